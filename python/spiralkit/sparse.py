@@ -1,0 +1,97 @@
+"""SparseWeight: a weight packed once for spiralkit's kernels, and ``pack`` which makes one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spiralkit._arrays import from_user_array, to_user_array
+from spiralkit._native import lib
+from spiralkit.patterns import Pattern, parse_pattern
+
+# Pattern kinds as the native core numbers them (src/core/pattern.h).
+_KIND_CODES = {"dense": 0, "unstructured": 1, "block": 2, "nm": 3}
+
+
+class SparseWeight:
+    """A packed weight. Build with :func:`spiralkit.pack`; immutable afterwards.
+
+    ``shape`` is the original weight's shape (2-D linear or 4-D conv); the kernels see the
+    logical matrix ``(shape[0], prod(shape[1:]))``.
+    """
+
+    __slots__ = ("_packed", "_pattern", "_shape", "_input_kind")
+
+    def __init__(self, packed, pattern: Pattern, shape: tuple[int, ...], input_kind: str = "numpy"):
+        self._packed = packed
+        self._pattern = pattern
+        self._shape = tuple(int(d) for d in shape)
+        self._input_kind = input_kind
+
+    @property
+    def pattern(self) -> str:
+        return self._pattern.name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def matrix_shape(self) -> tuple[int, int]:
+        return (self._packed.rows, self._packed.cols)
+
+    @property
+    def nnz(self) -> int:
+        """Non-zero weights (explicitly stored zeros, e.g. N:M padding, are not counted)."""
+        return int(self._packed.nnz)
+
+    @property
+    def sparsity(self) -> float:
+        numel = self._packed.rows * self._packed.cols
+        return 1.0 - self.nnz / numel if numel else 0.0
+
+    @property
+    def nbytes(self) -> int:
+        """Real packed bytes: stored values plus every index array."""
+        return int(self._packed.nbytes)
+
+    @property
+    def native(self):
+        """The native packed weight (for spiralkit's own ops)."""
+        return self._packed
+
+    def to_dense(self):
+        """The dense weight, bit-exact, in the original shape and array kind."""
+        dense = np.asarray(self._packed.to_dense()).reshape(self._shape)
+        return to_user_array(dense, self._input_kind)
+
+    def __repr__(self) -> str:
+        return (
+            f"SparseWeight(shape={self._shape}, pattern='{self.pattern}', "
+            f"sparsity={self.sparsity:.3f}, nbytes={self.nbytes})"
+        )
+
+
+def pack(weight, pattern: "str | Pattern") -> SparseWeight:
+    """Pack a 2-D (N, K) or 4-D conv weight whose zeros already follow ``pattern``.
+
+    Raises ValueError naming the first block or group that breaks the pattern; use
+    :func:`spiralkit.prune_to_pattern` to make a weight that follows it.
+    """
+    arr, kind = from_user_array(weight, "weight")
+    if arr.ndim not in (2, 4):
+        raise ValueError(
+            f"weight: expected a 2-D (N, K) or 4-D (C_out, C_in/groups, kh, kw) array, got {arr.ndim}-D"
+        )
+    if arr.size == 0:
+        raise ValueError(f"weight: expected a non-empty array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("weight: contains NaN or infinity")
+    pat = parse_pattern(pattern)
+    if pat.kind == "channel":
+        raise ValueError(
+            "pattern: 'channel' pruning rebuilds the model smaller and dense; pack the rebuilt "
+            "weight with pattern 'dense'"
+        )
+    matrix = arr.reshape(arr.shape[0], -1)
+    packed = lib().pack(matrix, _KIND_CODES[pat.kind], pat.rows, pat.cols, pat.n, pat.m)
+    return SparseWeight(packed, pat, arr.shape, kind)
