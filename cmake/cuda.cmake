@@ -1,0 +1,22 @@
+# CUDA: a separate module _C_cuda, built only when enabled, loaded on first CUDA use.
+set(SPIRALKIT_CUDA_ENABLED OFF)
+file(GLOB SPIRALKIT_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/kernels/cuda/*.cu)
+if(NOT SPIRALKIT_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER AND SPIRALKIT_CUDA_SOURCES)
+    set(SPIRALKIT_CUDA_ENABLED ON)
+  elseif(SPIRALKIT_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "SPIRALKIT_CUDA=ON but no CUDA compiler (nvcc) or no CUDA sources were found")
+  endif()
+endif()
+message(STATUS "spiralkit: CUDA module ${SPIRALKIT_CUDA_ENABLED}")
+
+if(SPIRALKIT_CUDA_ENABLED)
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    # sm_80 (A100), sm_87 (Jetson Orin), sm_90 (H100/H200): sparse tensor cores from sm_80 on.
+    set(CMAKE_CUDA_ARCHITECTURES 80 87 90)
+  endif()
+  enable_language(CUDA)
+  include(${CMAKE_CURRENT_LIST_DIR}/cuda_module.cmake)
+endif()

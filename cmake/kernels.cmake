@@ -1,0 +1,43 @@
+# Kernels: one file per kernel; the ISA suffix of the file name alone decides its compile flags,
+# so a wheel runs on any CPU of its architecture and dispatch picks the kernel at run time.
+file(GLOB SPIRALKIT_KERNEL_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/kernels/*/*.cc)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+  set(SPIRALKIT_ARCH x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(SPIRALKIT_ARCH arm64)
+else()
+  set(SPIRALKIT_ARCH other)
+endif()
+
+set(SPIRALKIT_AVX2_FLAGS -mavx2 -mfma -mf16c)
+set(SPIRALKIT_AVX512_FLAGS -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq)
+
+set(_kept "")
+foreach(src ${SPIRALKIT_KERNEL_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  if(name MATCHES "-avx512(vnni)?$")
+    if(NOT SPIRALKIT_ARCH STREQUAL "x86")
+      continue()
+    endif()
+    set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${SPIRALKIT_AVX512_FLAGS}")
+  elseif(name MATCHES "-avx2$")
+    if(NOT SPIRALKIT_ARCH STREQUAL "x86")
+      continue()
+    endif()
+    set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${SPIRALKIT_AVX2_FLAGS}")
+  elseif(name MATCHES "-neon(dot)?$")
+    if(NOT SPIRALKIT_ARCH STREQUAL "arm64")
+      continue()
+    endif()
+  endif()
+  list(APPEND _kept ${src})
+endforeach()
+
+add_library(spiralkit_kernels STATIC ${_kept})
+target_include_directories(spiralkit_kernels PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/kernels/include
+                                                    ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
+target_compile_definitions(spiralkit_kernels PUBLIC SPIRALKIT_ARCH_${SPIRALKIT_ARCH}=1)
+if(OpenMP_CXX_FOUND)
+  target_link_libraries(spiralkit_kernels PUBLIC OpenMP::OpenMP_CXX)
+endif()

@@ -1,0 +1,187 @@
+// pybind11 binding layer ONLY: turns Python buffers into views, calls the core, maps Status to
+// exceptions. Argument checks a user can trip are made in Python (python/spiralkit/ops) with
+// friendlier messages; the core re-checks what would otherwise corrupt memory.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+
+#include "config/kernel_config.h"
+#include "csrc/status_to_python.h"
+#include "hw/cpu_features.h"
+#include "ops/conv2d.h"
+#include "ops/linear.h"
+#include "runtime/threads.h"
+#include "sparse/packed_weight.h"
+
+namespace py = pybind11;
+using spiralkit::check;
+
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// Requires a C-contiguous float32 array of `ndim` dimensions (no silent conversion).
+py::buffer_info checked_buffer(const py::array& a, const char* name, int ndim) {
+  if (!py::isinstance<py::array_t<float>>(a) || a.dtype().kind() != 'f' || a.itemsize() != 4) {
+    check(spiralkit::Status::InvalidArgument(std::string(name) + ": expected float32, got " +
+                                             std::string(py::str(a.dtype()))));
+  }
+  if (a.ndim() != ndim) {
+    check(spiralkit::Status::InvalidArgument(std::string(name) + ": expected " + std::to_string(ndim) + "-D, got " +
+                                             std::to_string(a.ndim()) + "-D"));
+  }
+  if (!(a.flags() & py::array::c_style)) {
+    check(spiralkit::Status::InvalidArgument(std::string(name) + ": expected a C-contiguous array"));
+  }
+  return a.request();
+}
+
+const float* optional_bias(const py::object& bias, int64_t n) {
+  if (bias.is_none()) return nullptr;
+  py::array arr = bias.cast<py::array>();
+  py::buffer_info info = checked_buffer(arr, "bias", 1);
+  if (info.shape[0] != n) {
+    check(spiralkit::Status::InvalidArgument("bias: expected " + std::to_string(n) + " values, got " +
+                                             std::to_string(info.shape[0])));
+  }
+  return static_cast<const float*>(info.ptr);
+}
+
+spiralkit::Activation checked_activation(int code) {
+  if (!spiralkit::activation_is_valid(code)) {
+    check(spiralkit::Status::InvalidArgument("activation: unknown code " + std::to_string(code)));
+  }
+  return static_cast<spiralkit::Activation>(code);
+}
+
+std::shared_ptr<spiralkit::PackedWeight> pack(const py::array& dense, int kind, int r, int c, int n, int m) {
+  py::buffer_info info = checked_buffer(dense, "weight", 2);
+  if (kind < 0 || kind > 3) check(spiralkit::Status::InvalidArgument("pattern: unknown kind " + std::to_string(kind)));
+  spiralkit::Pattern p;
+  p.kind = static_cast<spiralkit::PatternKind>(kind);
+  p.block_rows = r;
+  p.block_cols = c;
+  p.nm_n = n;
+  p.nm_m = m;
+  std::unique_ptr<spiralkit::PackedWeight> out;
+  spiralkit::Status st;
+  {
+    py::gil_scoped_release release;
+    st = spiralkit::pack_weight(static_cast<const float*>(info.ptr), info.shape[0], info.shape[1], p, &out);
+  }
+  check(st);
+  return std::shared_ptr<spiralkit::PackedWeight>(std::move(out));
+}
+
+py::array_t<float> to_dense(const spiralkit::PackedWeight& w) {
+  py::array_t<float> out({w.rows, w.cols});
+  w.to_dense(out.mutable_data());
+  return out;
+}
+
+py::array_t<float> linear(const py::array& x, const spiralkit::PackedWeight& w, const py::object& bias, int act) {
+  py::buffer_info xi = checked_buffer(x, "x", 2);
+  if (xi.shape[1] != w.cols) {
+    check(spiralkit::Status::InvalidArgument("x: expected K=" + std::to_string(w.cols) + " columns, got " +
+                                             std::to_string(xi.shape[1])));
+  }
+  const float* b = optional_bias(bias, w.rows);
+  const spiralkit::Activation a = checked_activation(act);
+  py::array_t<float> y({static_cast<int64_t>(xi.shape[0]), w.rows});
+  float* yp = y.mutable_data();
+  spiralkit::Status st;
+  {
+    py::gil_scoped_release release;
+    st = spiralkit::linear_forward(w, static_cast<const float*>(xi.ptr), xi.shape[0], b, a, yp);
+  }
+  check(st);
+  return y;
+}
+
+py::array_t<float> conv2d(const py::array& x, const spiralkit::PackedWeight& w, const py::object& bias, int kh, int kw,
+                          int sh, int sw, int ph, int pw, int dh, int dw, int groups, int act) {
+  py::buffer_info xi = checked_buffer(x, "x", 4);
+  spiralkit::ConvShape s;
+  s.batch = xi.shape[0];
+  s.in_channels = xi.shape[1];
+  s.in_h = xi.shape[2];
+  s.in_w = xi.shape[3];
+  s.out_channels = w.rows;
+  s.kernel_h = kh;
+  s.kernel_w = kw;
+  s.stride_h = sh;
+  s.stride_w = sw;
+  s.pad_h = ph;
+  s.pad_w = pw;
+  s.dilation_h = dh;
+  s.dilation_w = dw;
+  s.groups = groups;
+  if (kh < 1 || kw < 1) check(spiralkit::Status::InvalidArgument("w: kernel sides must be >= 1"));
+  check(spiralkit::conv2d_output_size(&s));
+  const float* b = optional_bias(bias, w.rows);
+  const spiralkit::Activation a = checked_activation(act);
+  py::array_t<float> y({s.batch, s.out_channels, s.out_h, s.out_w});
+  float* yp = y.mutable_data();
+  spiralkit::Status st;
+  {
+    py::gil_scoped_release release;
+    st = spiralkit::conv2d_forward(w, s, static_cast<const float*>(xi.ptr), b, a, yp);
+  }
+  check(st);
+  return y;
+}
+
+py::dict info() {
+  const auto& f = spiralkit::cpu_features();
+  py::dict d;
+  d["isa_detected"] = spiralkit::isa_name(f.detected);
+  d["isa_active"] = spiralkit::isa_name(f.active);
+  d["isa_forced"] = f.forced.empty() ? py::object(py::none()) : py::object(py::str(f.forced));
+  if (!f.note.empty()) d["isa_note"] = f.note;
+  d["cpu_fma"] = f.has_fma;
+  d["cpu_avx512_vnni"] = f.has_avx512_vnni;
+  d["physical_cores"] = f.physical_cores;
+  d["logical_cpus"] = f.logical_cpus;
+  d["num_threads"] = spiralkit::get_num_threads();
+  py::dict build;
+  build["native"] = bool(SPIRALKIT_BUILD_NATIVE);
+  build["cuda"] = bool(SPIRALKIT_BUILD_CUDA);
+  build["compiler"] = SPIRALKIT_COMPILER;
+  build["build_type"] = SPIRALKIT_BUILD_TYPE;
+  build["openmp"] = bool(SPIRALKIT_HAVE_OPENMP);
+  d["build"] = build;
+  py::dict kernels;
+  for (const auto& k : spiralkit::kernel_choices()) {
+    py::dict row;
+    row["kernel"] = k.kernel;
+    row["isa"] = k.isa;
+    kernels[py::str(k.family)] = row;
+  }
+  d["kernels"] = kernels;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "spiralkit native core (CPU)";
+  py::class_<spiralkit::PackedWeight, std::shared_ptr<spiralkit::PackedWeight>>(m, "PackedWeight")
+      .def_readonly("rows", &spiralkit::PackedWeight::rows)
+      .def_readonly("cols", &spiralkit::PackedWeight::cols)
+      .def_readonly("nnz", &spiralkit::PackedWeight::nnz)
+      .def_property_readonly("nbytes", &spiralkit::PackedWeight::nbytes)
+      .def_property_readonly("pattern", [](const spiralkit::PackedWeight& w) { return w.pattern.name(); })
+      .def("to_dense", &to_dense);
+  m.def("pack", &pack, py::arg("dense"), py::arg("kind"), py::arg("r"), py::arg("c"), py::arg("n"), py::arg("m"));
+  m.def("linear", &linear);
+  m.def("conv2d", &conv2d);
+  m.def("info", &info);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) check(spiralkit::Status::InvalidArgument("n: expected a positive thread count"));
+    spiralkit::set_num_threads(n);
+  });
+  m.def("get_num_threads", &spiralkit::get_num_threads);
+}

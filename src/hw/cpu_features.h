@@ -1,0 +1,31 @@
+// What the CPU can run, detected once. SPIRALKIT_ISA=scalar|avx2|avx512|neon lowers the level
+// for debugging and A/B benchmarks; asking for more than the CPU has falls back, never crashes.
+#pragma once
+
+#include <string>
+
+namespace spiralkit {
+
+enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+
+const char* isa_name(Isa isa);
+
+struct CpuFeatures {
+  Isa detected = Isa::kScalar;  // best ISA the CPU and OS support
+  Isa active = Isa::kScalar;    // what kernels may use (detected, possibly lowered by SPIRALKIT_ISA)
+  std::string forced;           // the SPIRALKIT_ISA value, if any
+  std::string note;             // why a forced value was not honoured, if it was not
+  bool has_fma = false;
+  bool has_avx512_vnni = false;
+  bool has_dotprod = false;     // ARM SDOT
+  int physical_cores = 1;
+  int logical_cpus = 1;
+};
+
+// Detected on first call, then cached (thread-safe).
+const CpuFeatures& cpu_features();
+
+// True if code built for `needed` may run under the active level.
+bool isa_allows(Isa needed);
+
+}  // namespace spiralkit

@@ -1,0 +1,231 @@
+#include "sparse/packed_weight.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+
+namespace spiralkit {
+namespace {
+
+constexpr int64_t kMaxIndex = std::numeric_limits<int32_t>::max();
+
+Status pack_dense(const float* dense, PackedWeight* w) {
+  w->values.assign(dense, dense + w->rows * w->cols);
+  w->nnz = std::count_if(w->values.begin(), w->values.end(), [](float v) { return v != 0.0f; });
+  return Status::Ok();
+}
+
+Status pack_csr(const float* dense, PackedWeight* w) {
+  w->row_ptr.assign(1, 0);
+  for (int64_t n = 0; n < w->rows; ++n) {
+    for (int64_t k = 0; k < w->cols; ++k) {
+      const float v = dense[n * w->cols + k];
+      if (v == 0.0f) continue;
+      w->values.push_back(v);
+      w->col_idx.push_back(static_cast<int32_t>(k));
+    }
+    if (static_cast<int64_t>(w->values.size()) > kMaxIndex) {
+      return Status::InvalidArgument("weight: more than 2^31-1 non-zeros cannot be packed");
+    }
+    w->row_ptr.push_back(static_cast<int32_t>(w->values.size()));
+  }
+  w->nnz = static_cast<int64_t>(w->values.size());
+  return Status::Ok();
+}
+
+Status pack_bsr(const float* dense, PackedWeight* w) {
+  const int r_side = w->pattern.block_rows, c_side = w->pattern.block_cols;
+  const int64_t block_rows = (w->rows + r_side - 1) / r_side;
+  const int64_t block_cols = (w->cols + c_side - 1) / c_side;
+  w->row_ptr.assign(1, 0);
+  int64_t nnz = 0;
+  for (int64_t br = 0; br < block_rows; ++br) {
+    for (int64_t bc = 0; bc < block_cols; ++bc) {
+      int64_t block_nnz = 0, block_size = 0;
+      for (int r = 0; r < r_side; ++r) {
+        const int64_t n = br * r_side + r;
+        if (n >= w->rows) break;
+        for (int c = 0; c < c_side; ++c) {
+          const int64_t k = bc * c_side + c;
+          if (k >= w->cols) break;
+          ++block_size;
+          if (dense[n * w->cols + k] != 0.0f) ++block_nnz;
+        }
+      }
+      if (block_nnz == 0) continue;  // all-zero blocks are simply not stored
+      // Blocks are zero or kept together: a partly zero block means the weight was pruned to
+      // another pattern, and storing it would waste the block format's speed.
+      if (block_nnz != block_size) {
+        return Status::InvalidArgument(
+            "weight: breaks pattern " + w->pattern.name() + ": block at rows " + std::to_string(br * r_side) + ".." +
+            std::to_string(std::min<int64_t>(w->rows, (br + 1) * r_side) - 1) + ", columns " +
+            std::to_string(bc * c_side) + ".." + std::to_string(std::min<int64_t>(w->cols, (bc + 1) * c_side) - 1) +
+            " is partly zero (" + std::to_string(block_nnz) + " of " + std::to_string(block_size) +
+            " non-zero); prune with spiralkit.prune_to_pattern");
+      }
+      nnz += block_nnz;
+      w->col_idx.push_back(static_cast<int32_t>(bc));
+      for (int r = 0; r < r_side; ++r) {
+        for (int c = 0; c < c_side; ++c) {
+          const int64_t n = br * r_side + r, k = bc * c_side + c;
+          w->values.push_back(n < w->rows && k < w->cols ? dense[n * w->cols + k] : 0.0f);
+        }
+      }
+    }
+    if (static_cast<int64_t>(w->col_idx.size()) > kMaxIndex) {
+      return Status::InvalidArgument("weight: more than 2^31-1 blocks cannot be packed");
+    }
+    w->row_ptr.push_back(static_cast<int32_t>(w->col_idx.size()));
+  }
+  w->nnz = nnz;
+  return Status::Ok();
+}
+
+Status pack_nm(const float* dense, PackedWeight* w) {
+  const int n_keep = w->pattern.nm_n, m = w->pattern.nm_m;
+  const int64_t groups = (w->cols + m - 1) / m;
+  w->values.assign(w->rows * groups * n_keep, 0.0f);
+  w->nm_offsets.assign(w->rows * groups * n_keep, 0);
+  int64_t nnz = 0;
+  for (int64_t n = 0; n < w->rows; ++n) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t k0 = g * m;
+      const int size = static_cast<int>(std::min<int64_t>(m, w->cols - k0));
+      const int64_t slot0 = (n * groups + g) * n_keep;
+      int used = 0;
+      for (int c = 0; c < size; ++c) {
+        const float v = dense[n * w->cols + k0 + c];
+        if (v == 0.0f) continue;
+        if (used == n_keep) {
+          return Status::InvalidArgument(
+              "weight: breaks pattern " + w->pattern.name() + ": row " + std::to_string(n) + ", group of columns " +
+              std::to_string(k0) + ".." + std::to_string(k0 + size - 1) + " has more than " + std::to_string(n_keep) +
+              " non-zeros");
+        }
+        w->values[slot0 + used] = v;
+        w->nm_offsets[slot0 + used] = static_cast<uint8_t>(c);
+        ++used;
+      }
+      nnz += used;
+      // Unused slots point at zero columns of the group (distinct when the group has room).
+      int next_zero = 0;
+      for (int s = used; s < n_keep; ++s) {
+        while (next_zero < size - 1 && dense[n * w->cols + k0 + next_zero] != 0.0f) ++next_zero;
+        w->nm_offsets[slot0 + s] = static_cast<uint8_t>(next_zero);
+        if (next_zero < size - 1) ++next_zero;
+      }
+    }
+  }
+  w->nnz = nnz;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status validate_pattern(const Pattern& p) {
+  switch (p.kind) {
+    case PatternKind::kDense:
+    case PatternKind::kUnstructured:
+      return Status::Ok();
+    case PatternKind::kBlock:
+      if (p.block_rows < 1 || p.block_cols < 1 || p.block_rows > 4096 || p.block_cols > 4096) {
+        return Status::InvalidArgument("pattern: block sides must be in 1..4096, got " + p.name());
+      }
+      return Status::Ok();
+    case PatternKind::kNm:
+      if (p.nm_n < 1 || p.nm_n >= p.nm_m || p.nm_m > 255) {
+        return Status::InvalidArgument("pattern: N:M needs 1 <= N < M <= 255, got " + p.name());
+      }
+      return Status::Ok();
+  }
+  return Status::InvalidArgument("pattern: unknown pattern kind " + std::to_string(static_cast<int>(p.kind)));
+}
+
+SparseMatrixView PackedWeight::view() const {
+  SparseMatrixView v;
+  switch (pattern.kind) {
+    case PatternKind::kDense: v.format = Format::kDense; break;
+    case PatternKind::kUnstructured: v.format = Format::kCsr; break;
+    case PatternKind::kBlock: v.format = Format::kBsr; break;
+    case PatternKind::kNm: v.format = Format::kNm; break;
+  }
+  v.rows = rows;
+  v.cols = cols;
+  v.block_rows = pattern.block_rows;
+  v.block_cols = pattern.block_cols;
+  v.nm_n = pattern.nm_n;
+  v.nm_m = pattern.nm_m;
+  v.values = values.data();
+  v.row_ptr = row_ptr.empty() ? nullptr : row_ptr.data();
+  v.col_idx = col_idx.empty() ? nullptr : col_idx.data();
+  v.nm_offsets = nm_offsets.empty() ? nullptr : nm_offsets.data();
+  return v;
+}
+
+int64_t PackedWeight::nbytes() const {
+  return static_cast<int64_t>(values.size() * sizeof(float) + row_ptr.size() * sizeof(int32_t) +
+                              col_idx.size() * sizeof(int32_t) + nm_offsets.size() * sizeof(uint8_t));
+}
+
+void PackedWeight::to_dense(float* out) const {
+  std::memset(out, 0, sizeof(float) * rows * cols);
+  switch (pattern.kind) {
+    case PatternKind::kDense:
+      std::memcpy(out, values.data(), sizeof(float) * rows * cols);
+      return;
+    case PatternKind::kUnstructured:
+      for (int64_t n = 0; n < rows; ++n)
+        for (int32_t i = row_ptr[n]; i < row_ptr[n + 1]; ++i) out[n * cols + col_idx[i]] = values[i];
+      return;
+    case PatternKind::kBlock: {
+      const int r_side = pattern.block_rows, c_side = pattern.block_cols;
+      for (int64_t br = 0; br + 1 < static_cast<int64_t>(row_ptr.size()); ++br)
+        for (int32_t b = row_ptr[br]; b < row_ptr[br + 1]; ++b)
+          for (int r = 0; r < r_side; ++r)
+            for (int c = 0; c < c_side; ++c) {
+              const int64_t n = br * r_side + r, k = int64_t(col_idx[b]) * c_side + c;
+              if (n < rows && k < cols) out[n * cols + k] = values[(int64_t(b) * r_side + r) * c_side + c];
+            }
+      return;
+    }
+    case PatternKind::kNm: {
+      const int64_t groups = (cols + pattern.nm_m - 1) / pattern.nm_m;
+      for (int64_t n = 0; n < rows; ++n)
+        for (int64_t g = 0; g < groups; ++g)
+          for (int s = 0; s < pattern.nm_n; ++s) {
+            const int64_t slot = (n * groups + g) * pattern.nm_n + s;
+            if (values[slot] != 0.0f) out[n * cols + g * pattern.nm_m + nm_offsets[slot]] = values[slot];
+          }
+      return;
+    }
+  }
+}
+
+Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
+                   std::unique_ptr<PackedWeight>* out) {
+  SPIRALKIT_RETURN_IF_ERROR(validate_pattern(pattern));
+  if (rows < 1 || cols < 1) {
+    return Status::InvalidArgument("weight: expected a non-empty matrix, got " + std::to_string(rows) + "x" +
+                                   std::to_string(cols));
+  }
+  if (rows > kMaxIndex || cols > kMaxIndex) {
+    return Status::InvalidArgument("weight: dimensions above 2^31-1 are not supported");
+  }
+  auto w = std::make_unique<PackedWeight>();
+  w->pattern = pattern;
+  w->rows = rows;
+  w->cols = cols;
+  Status st;
+  switch (pattern.kind) {
+    case PatternKind::kDense: st = pack_dense(dense, w.get()); break;
+    case PatternKind::kUnstructured: st = pack_csr(dense, w.get()); break;
+    case PatternKind::kBlock: st = pack_bsr(dense, w.get()); break;
+    case PatternKind::kNm: st = pack_nm(dense, w.get()); break;
+  }
+  if (!st.ok()) return st;
+  *out = std::move(w);
+  return Status::Ok();
+}
+
+}  // namespace spiralkit

@@ -1,0 +1,41 @@
+// PackedWeight owns a weight packed in its pattern's reference format (see
+// kernels/include/spiralkit_kernels/sparse_matrix.h). Faster kernel families add their own
+// packed layouts beside it, produced once at pack time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/pattern.h"
+#include "core/status.h"
+#include "spiralkit_kernels/sparse_matrix.h"
+
+namespace spiralkit {
+
+struct PackedWeight {
+  Pattern pattern;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t nnz = 0;  // non-zero values (padding zeros excluded)
+  std::vector<float> values;
+  std::vector<int32_t> row_ptr;
+  std::vector<int32_t> col_idx;
+  std::vector<uint8_t> nm_offsets;
+
+  SparseMatrixView view() const;
+  // Real bytes of every stored array (values + indices).
+  int64_t nbytes() const;
+  // Writes the dense rows x cols matrix; exact inverse of pack_weight.
+  void to_dense(float* out) const;
+};
+
+// Packs a dense row-major rows x cols matrix whose zeros follow `pattern`. Refuses (InvalidArgument)
+// a weight that breaks the pattern, naming the first offending block or group.
+Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
+                   std::unique_ptr<PackedWeight>* out);
+
+// Checks a pattern's numbers (block sides, N < M <= 255).
+Status validate_pattern(const Pattern& pattern);
+
+}  // namespace spiralkit
