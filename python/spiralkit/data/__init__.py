@@ -1,0 +1,1 @@
+"""Real bundled datasets and loaders (ARCHITECTURE.md, data/). Submodules import on demand."""
