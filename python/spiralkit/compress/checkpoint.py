@@ -1,0 +1,95 @@
+"""Checkpoints without pickle: tensors in safetensors, everything else in JSON.
+
+A model is saved as its plain state dict (masked weights already multiplied) plus one uint8
+tensor ``__mask__.<layer>`` per masked layer. Loading rebuilds masks and, for channel-pruned
+models, resizes Linear / Conv2d / BatchNorm modules to the stored shapes first, so a checkpoint
+loads into a freshly built model of the original architecture. Writes go to a temporary file
+renamed into place, so an interrupted save never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from spiralkit.compress.masks import apply_masks, masks_of, plain_state_dict, strip_masks
+from spiralkit.errors import FormatError
+
+MASK_PREFIX = "__mask__."
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_model(model: nn.Module, path: "str | Path") -> None:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in plain_state_dict(model).items()}
+    for name, keep in masks_of(model).items():
+        tensors[MASK_PREFIX + name] = keep.to(torch.uint8).contiguous()
+    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp)))
+
+
+def load_tensors(path: "str | Path") -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise FormatError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+
+
+def load_model(model: nn.Module, path: "str | Path") -> nn.Module:
+    """Load a :func:`save_model` checkpoint into ``model`` (same architecture), in place."""
+    tensors = load_tensors(path)
+    masks = {k[len(MASK_PREFIX):]: v.bool() for k, v in tensors.items() if k.startswith(MASK_PREFIX)}
+    state = {k: v for k, v in tensors.items() if not k.startswith(MASK_PREFIX)}
+    strip_masks(model)
+    _resize_to(model, state)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise FormatError(f"{path}: does not match the model (missing {missing}, unexpected {unexpected})")
+    apply_masks(model, masks)
+    return model
+
+
+def _resize_to(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Give every tensor the stored shape (channel pruning shrinks them) and keep the modules'
+    size attributes consistent."""
+    modules = dict(model.named_modules())
+    own = model.state_dict()
+    for key, value in state.items():
+        if key not in own or own[key].shape == value.shape:
+            continue
+        module_name, _, attr = key.rpartition(".")
+        module = modules[module_name]
+        fresh = torch.empty(value.shape, dtype=own[key].dtype, device=own[key].device)
+        if attr in module._parameters:
+            module._parameters[attr] = nn.Parameter(fresh, requires_grad=module._parameters[attr].requires_grad)
+        else:
+            module._buffers[attr] = fresh
+        if isinstance(module, nn.Conv2d) and attr == "weight":
+            module.out_channels, module.in_channels = value.shape[0], value.shape[1] * module.groups
+        elif isinstance(module, nn.Linear) and attr == "weight":
+            module.out_features, module.in_features = value.shape
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and attr == "weight":
+            module.num_features = value.shape[0]
+
+
+def save_json(data, path: "str | Path") -> None:
+    _atomic(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2)))
+
+
+def load_json(path: "str | Path"):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise FormatError(f"{path}: unreadable JSON ({exc})") from exc

@@ -1,0 +1,221 @@
+"""The config objects of the compression side: dataclasses that load from and save to TOML.
+
+Every config carries ``version``; a file written by a newer spiralkit is refused by name.
+``validate()`` checks what can be checked without a model (names exist, fractions in range);
+``spiralkit.compress.pruner.check_model`` checks what needs one (the pattern fits each layer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spiralkit.compress import toml_io
+from spiralkit.compress.registry import CRITERIA, LOSSES, SCHEDULES
+
+CONFIG_VERSION = 1
+ALLOCATIONS = ("uniform", "global", "evolutionary")
+TEACHERS = ("original", "previous", "best")
+
+
+def _fraction(name: str, value: float, *, upper_open: bool = True) -> None:
+    ok = 0.0 <= float(value) < 1.0 if upper_open else 0.0 <= float(value) <= 1.0
+    if not ok:
+        bound = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(f"{name}: expected a fraction in {bound}, got {value}")
+
+
+def _version(name: str, value: int) -> None:
+    if value > CONFIG_VERSION or value < 1:
+        raise ValueError(f"{name}.version: this spiralkit reads versions 1..{CONFIG_VERSION}, got {value}")
+
+
+class _TomlMixin:
+    def to_toml(self, path: "str | Path") -> None:
+        toml_io.save(self, path)
+
+    @classmethod
+    def from_toml(cls, path: "str | Path"):
+        cfg = toml_io.load(cls, path)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        cfg = toml_io.from_dict(cls, data)
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> dict:
+        return toml_io.to_dict(self)
+
+
+@dataclass
+class EvolutionConfig(_TomlMixin):
+    """Genetic search of per-layer sparsities (allocation = "evolutionary").
+
+    fitness = primary metric after ``recovery_batches`` of fine-tuning - cost_weight * FLOPs / dense FLOPs.
+    """
+
+    population: int = 8
+    generations: int = 4
+    recovery_batches: int = 10
+    eval_batches: int = 8
+    cost_weight: float = 0.1
+    mutation: float = 0.1
+    elite: int = 2
+
+    def validate(self) -> None:
+        if self.population < 2 or self.generations < 1 or self.elite < 1 or self.elite >= self.population:
+            raise ValueError(
+                "evolution: need population >= 2, generations >= 1 and 1 <= elite < population, got "
+                f"population={self.population}, generations={self.generations}, elite={self.elite}"
+            )
+
+
+@dataclass
+class PruneConfig(_TomlMixin):
+    """One pruning step. ``sparsity`` is the fraction of zero weights in the pruned layers.
+
+    allocation: "uniform" (every layer at ``sparsity``, scores ranked per layer), "global" (one
+    ranking over all pruned layers), "evolutionary" (per-layer sparsities searched, EvolutionConfig).
+    Layers are the model's Linear and Conv2d modules; ``skip_first``/``skip_last`` leave the first
+    and last of them dense (usually the most sensitive), ``skip`` names more, ``include`` restricts.
+    """
+
+    version: int = CONFIG_VERSION
+    criterion: str = "magnitude"
+    pattern: str = "unstructured"
+    sparsity: float = 0.5
+    allocation: str = "uniform"
+    skip_first: bool = True
+    skip_last: bool = True
+    skip: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    max_layer_sparsity: float = 0.99
+    grad_batches: int = 8
+    seed: int = 0
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+
+    def validate(self) -> None:
+        from spiralkit.patterns import parse_pattern
+
+        import spiralkit.compress.criteria  # noqa: F401  (fills the registry)
+
+        _version("prune", self.version)
+        CRITERIA.get(self.criterion)
+        parse_pattern(self.pattern)
+        _fraction("prune.sparsity", self.sparsity)
+        _fraction("prune.max_layer_sparsity", self.max_layer_sparsity)
+        if self.allocation not in ALLOCATIONS:
+            raise ValueError(f"prune.allocation: unknown '{self.allocation}'; known: {', '.join(ALLOCATIONS)}")
+        if self.grad_batches < 1:
+            raise ValueError(f"prune.grad_batches: expected >= 1, got {self.grad_batches}")
+        self.evolution.validate()
+
+
+@dataclass
+class DistillConfig(_TomlMixin):
+    """How the student learns from the teacher.
+
+    loss: "hard" (cross-entropy on the teacher's argmax labels), "soft" (KL at ``temperature``,
+    scaled by T^2, mixed with the task loss: alpha * KD + (1 - alpha) * CE(labels)), "embedding"
+    (output matching for encoders: ``embedding_metric`` "mse", "cosine" (1 - cos) or "mse+cosine";
+    needs no labels), "task" (labels only: plain fine-tuning, the no-distillation baseline).
+    hints: [[student_layer, teacher_layer], ...] module names whose outputs are matched by MSE
+    through a learned adapter, weighted by ``hint_weight``.
+    primary_metric: the key of the evaluation dict that ranks rounds (larger is better).
+    """
+
+    version: int = CONFIG_VERSION
+    loss: str = "soft"
+    temperature: float = 4.0
+    alpha: float = 0.9
+    embedding_metric: str = "mse+cosine"
+    hints: list[list[str]] = field(default_factory=list)
+    hint_weight: float = 1.0
+    epochs: int = 1
+    max_batches: int = 0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    primary_metric: str = "accuracy"
+    seed: int = 0
+
+    def validate(self) -> None:
+        import spiralkit.compress.losses  # noqa: F401  (fills the registry)
+
+        _version("distill", self.version)
+        LOSSES.get(self.loss)
+        if self.temperature <= 0:
+            raise ValueError(f"distill.temperature: expected > 0, got {self.temperature}")
+        _fraction("distill.alpha", self.alpha, upper_open=False)
+        if self.embedding_metric not in ("mse", "cosine", "mse+cosine"):
+            raise ValueError(f"distill.embedding_metric: expected mse, cosine or mse+cosine, got '{self.embedding_metric}'")
+        for pair in self.hints:
+            if len(pair) != 2 or not all(isinstance(p, str) for p in pair):
+                raise ValueError(f"distill.hints: expected [student_layer, teacher_layer] pairs, got {pair!r}")
+        if self.epochs < 0 or self.max_batches < 0:
+            raise ValueError("distill.epochs and distill.max_batches: expected >= 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"distill.optimizer: expected adam or sgd, got '{self.optimizer}'")
+        if self.lr <= 0:
+            raise ValueError(f"distill.lr: expected > 0, got {self.lr}")
+
+
+@dataclass
+class SpiralConfig(_TomlMixin):
+    """Rounds of prune -> distill.
+
+    Round r prunes to ``schedule(r, rounds, initial_sparsity, target_sparsity)``, then distills from
+    the teacher chosen by ``teacher`` ("original" model, "previous" round's student, "best" round
+    so far). The run stops after the last round, or (``stop_on_drop``) at the first round whose
+    primary metric falls more than ``tolerance`` below the original model's; the result is the
+    sparsest round within tolerance. ``l1_epochs`` > 0 runs L1-regularised training first.
+    """
+
+    version: int = CONFIG_VERSION
+    rounds: int = 5
+    initial_sparsity: float = 0.0
+    target_sparsity: float = 0.9
+    schedule: str = "cubic"
+    teacher: str = "original"
+    tolerance: float = 0.01
+    stop_on_drop: bool = True
+    l1_epochs: int = 0
+    l1_lambda: float = 1e-5
+    output_dir: str = "runs/spiral"
+    seed: int = 0
+    prune: PruneConfig = field(default_factory=PruneConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+
+    def validate(self) -> None:
+        import spiralkit.compress.schedules  # noqa: F401
+
+        _version("spiral", self.version)
+        if self.rounds < 1:
+            raise ValueError(f"rounds: expected >= 1, got {self.rounds}")
+        _fraction("initial_sparsity", self.initial_sparsity)
+        _fraction("target_sparsity", self.target_sparsity)
+        if self.initial_sparsity > self.target_sparsity:
+            raise ValueError(
+                f"initial_sparsity ({self.initial_sparsity}) is above target_sparsity ({self.target_sparsity})"
+            )
+        SCHEDULES.get(self.schedule)
+        if self.teacher not in TEACHERS:
+            raise ValueError(f"teacher: unknown '{self.teacher}'; known: {', '.join(TEACHERS)}")
+        if self.tolerance < 0:
+            raise ValueError(f"tolerance: expected >= 0, got {self.tolerance}")
+        if self.l1_epochs < 0 or self.l1_lambda < 0:
+            raise ValueError("l1_epochs and l1_lambda: expected >= 0")
+        self.prune.validate()
+        self.distill.validate()
+
+    def round_sparsities(self) -> list[float]:
+        from spiralkit.compress.schedules import sparsity_at
+
+        return [
+            sparsity_at(self.schedule, r, self.rounds, self.initial_sparsity, self.target_sparsity)
+            for r in range(1, self.rounds + 1)
+        ]

@@ -1,0 +1,47 @@
+"""Latency measurement hook: the demo's final table shows the student on spiralkit's kernels
+beside the dense teacher once those land. Give it any zero-argument callable."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def measure_latency(run: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> dict[str, float]:
+    """Median and min wall time of ``run()`` in milliseconds after ``warmup`` calls."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1e3)
+    return {"median_ms": statistics.median(times), "min_ms": min(times)}
+
+
+def torch_latency(model, example_inputs, **kwargs) -> dict[str, float]:
+    """Dense PyTorch latency of ``model(example_inputs)`` (no grad, eval mode)."""
+    import torch
+
+    model.eval()
+
+    def run():
+        with torch.no_grad():
+            model(example_inputs)
+
+    return measure_latency(run, **kwargs)
+
+
+def spiralkit_latency(model, example_inputs, pattern: str, **kwargs) -> "dict[str, float] | None":
+    """Latency of the pruned ``model`` on spiralkit's kernels via ``spiralkit.sparsify``; None
+    while the native modules are not available (the table then shows '-')."""
+    try:
+        import spiralkit
+        from spiralkit.compress.masks import strip_masks
+        import copy
+
+        sparse_model = spiralkit.sparsify(strip_masks(copy.deepcopy(model)))
+    except (ImportError, AttributeError, NotImplementedError):
+        return None
+    return torch_latency(sparse_model, example_inputs, **kwargs)
