@@ -53,16 +53,12 @@ def choose_pattern(weight, min_sparsity: float = MIN_SPARSITY) -> str:
 
 def sparsify(model: nn.Module, pattern: "str | None" = None, min_sparsity: float = MIN_SPARSITY) -> nn.Module:
     """Return a copy of ``model`` (eval mode, CPU, float32) whose Linear/Conv2d layers run on
-    spiralkit's kernels. Masks left by ``spiralkit.prune`` are baked in first."""
+    spiralkit's kernels. Masks left by ``spiralkit.prune`` are honoured: a masked layer's
+    ``weight`` already reads as the masked weight. (The copy's parametrized layers are replaced,
+    never un-parametrized: their dynamic class is shared with the original model's.)"""
     import copy
 
     model = copy.deepcopy(model).cpu().float().eval()
-    try:  # masks kept by the training side live in parametrizations: bake them in
-        from spiralkit.compress.masks import strip_masks
-
-        strip_masks(model)
-    except ImportError:  # pragma: no cover - compress is part of the package
-        pass
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, nn.Linear):
