@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "config/kernel_registry.h"
+#include "ops/planner.h"
+#include "runtime/split.h"
 #include "runtime/threads.h"
 
 namespace spiralkit {
@@ -22,19 +25,104 @@ Status conv2d_output_size(ConvShape* s) {
   return Status::Ok();
 }
 
-Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float* x, const float* bias, Activation act,
+namespace {
+
+// NCHW already holds each image as K x M (channels x pixels): a 1x1 convolution is one spmm call
+// per image, no copy. Threads split the panels by non-zeros and each walks all images.
+Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x, const float* bias, Activation act,
                       float* y) {
-  if (shape.groups < 1 || shape.in_channels % shape.groups || shape.out_channels % shape.groups) {
-    return Status::InvalidArgument("groups: " + std::to_string(shape.groups) + " does not divide C_in=" +
-                                   std::to_string(shape.in_channels) + " and C_out=" +
-                                   std::to_string(shape.out_channels));
+  const SpmmRow* spmm = select_spmm(view.r);
+  const int64_t pixels = s.out_h * s.out_w;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), view.panels)));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = team_thread(), nt = team_size();
+    const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
+    for (int64_t img = 0; img < s.batch; ++img) {
+      XtArgs a{x + img * s.in_channels * pixels, pixels, pixels, y + img * s.out_channels * pixels, pixels, bias, act};
+      spmm->fn(view, p0, p1, a);
+    }
   }
-  if (w.rows != shape.out_channels || w.cols != conv_reduction(shape)) {
-    return Status::InvalidArgument("w: expected a " + std::to_string(shape.out_channels) + "x" +
-                                   std::to_string(conv_reduction(shape)) + " matrix for this convolution, got " +
-                                   std::to_string(w.rows) + "x" + std::to_string(w.cols));
+  return Status::Ok();
+}
+
+// k x k (or strided/padded/grouped) convolution: pixel tiles are im2col'd into a shared K x T
+// buffer sized for the L2 cache (threads split the pixels), then the spmm kernel runs on the
+// group's panels (threads split them by non-zeros). The output is written in place, NCHW.
+Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, const float* bias, Activation act,
+                   float* y) {
+  const SpmmRow* spmm = select_spmm(view.r);
+  const int64_t pixels = s.out_h * s.out_w;
+  const int64_t k_total = conv_reduction(s);
+  const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
+  constexpr int64_t kColFloats = 96 * 1024;  // ~384 KiB of the 1-2 MiB L2
+  const int64_t tile = spmm->tile;
+  int64_t tp = std::max<int64_t>(tile, kColFloats / k_total / tile * tile);
+  if (tp >= pixels) tp = pixels;
+  std::vector<float> col(static_cast<size_t>(k_total * tp));
+  float* colp = col.data();
+  const int threads = std::max(1, get_num_threads());
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = team_thread(), nt = team_size();
+    for (int64_t img = 0; img < s.batch; ++img) {
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const float* xg = x + (img * s.in_channels + g * cin_g) * s.in_h * s.in_w;
+        const int64_t gp0 = g * cout_g / view.r, gp1 = (g + 1) * cout_g / view.r;
+        const int64_t q0 = split_panels(view, gp0, gp1, t, nt), q1 = split_panels(view, gp0, gp1, t + 1, nt);
+        for (int64_t p0 = 0; p0 < pixels; p0 += tp) {
+          const int64_t len = std::min(tp, pixels - p0);
+          const int64_t a0 = p0 + len * t / nt, a1 = p0 + len * (t + 1) / nt;
+          if (a1 > a0) spiralkit_f32_im2col_ukernel__scalar(xg, s, a0, a1, colp + (a0 - p0), tp);
+#pragma omp barrier
+          XtArgs a{colp, tp, len, y + img * s.out_channels * pixels + p0, pixels, bias, act};
+          if (q1 > q0) spmm->fn(view, q0, q1, a);
+#pragma omp barrier
+        }
+      }
+    }
   }
-  if (shape.batch == 0) return Status::Ok();
+  return Status::Ok();
+}
+
+// One input channel per group (depthwise, optionally with a channel multiplier): a direct
+// per-plane kernel over the dense filter; planes are independent, split statically.
+Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, const float* bias, Activation act,
+                 float* y) {
+  const DwConvFn dw = select_dwconv()->fn;
+  const float* filters = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
+  const int64_t cout_g = s.out_channels / s.groups;
+  const int64_t planes = s.batch * s.out_channels;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < planes; ++i) {
+    const int64_t img = i / s.out_channels, o = i % s.out_channels;
+    DwArgs a;
+    a.x = x + (img * s.in_channels + o / cout_g) * s.in_h * s.in_w;
+    a.in_h = s.in_h;
+    a.in_w = s.in_w;
+    a.out_h = s.out_h;
+    a.out_w = s.out_w;
+    a.w = filters + o * s.kernel_h * s.kernel_w;
+    a.kh = s.kernel_h;
+    a.kw = s.kernel_w;
+    a.stride_h = s.stride_h;
+    a.stride_w = s.stride_w;
+    a.pad_h = s.pad_h;
+    a.pad_w = s.pad_w;
+    a.dil_h = s.dilation_h;
+    a.dil_w = s.dilation_w;
+    a.bias = bias ? bias[o] : 0.0f;
+    a.act = act;
+    a.y = y + i * s.out_h * s.out_w;
+    dw(a);
+  }
+  return Status::Ok();
+}
+
+// Groups whose output channels do not align with the panel height: the scalar reference.
+Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, const float* bias, Activation act,
+                 float* y) {
   const SparseMatrixView view = w.view();
   const int64_t pixels = shape.out_h * shape.out_w;
   const int64_t in_image = shape.in_channels * shape.in_h * shape.in_w;
@@ -58,6 +146,34 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
     }
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float* x, const float* bias, Activation act,
+                      float* y) {
+  if (shape.groups < 1 || shape.in_channels % shape.groups || shape.out_channels % shape.groups) {
+    return Status::InvalidArgument("groups: " + std::to_string(shape.groups) + " does not divide C_in=" +
+                                   std::to_string(shape.in_channels) + " and C_out=" +
+                                   std::to_string(shape.out_channels));
+  }
+  if (w.rows != shape.out_channels || w.cols != conv_reduction(shape)) {
+    return Status::InvalidArgument("w: expected a " + std::to_string(shape.out_channels) + "x" +
+                                   std::to_string(conv_reduction(shape)) + " matrix for this convolution, got " +
+                                   std::to_string(w.rows) + "x" + std::to_string(w.cols));
+  }
+  if (shape.batch == 0) return Status::Ok();
+  const int64_t cin_g = shape.in_channels / shape.groups;
+  if (cin_g == 1 && shape.groups > 1) return depthwise(w, shape, x, bias, act, y);
+  const int64_t pixels = shape.out_h * shape.out_w;
+  const PanelPack& pack = plan_panels(w, pixels);
+  const PanelView view = pack.view();
+  const int64_t cout_g = shape.out_channels / shape.groups;
+  if (shape.groups > 1 && cout_g % view.r != 0) return reference(w, shape, x, bias, act, y);
+  const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
+                         shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
+  if (pointwise) return pointwise_conv(view, shape, x, bias, act, y);
+  return im2col_conv(view, shape, x, bias, act, y);
 }
 
 }  // namespace spiralkit

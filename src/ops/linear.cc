@@ -1,32 +1,71 @@
+// Linear driver. One activation row (or a few): GEMV kernels straight on x. More rows: x is
+// transposed once to K x M, the spmm kernel computes N x M, and the result is transposed back —
+// all inside one OpenMP region, threads split by non-zeros.
 #include "ops/linear.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "config/kernel_registry.h"
+#include "ops/planner.h"
+#include "runtime/split.h"
 #include "runtime/threads.h"
-#include "spiralkit_kernels/f32-spmm.h"
 
 namespace spiralkit {
+namespace {
+
+// Rows below this run as repeated GEMV (cheaper than R broadcasts per block on a narrow tile).
+constexpr int64_t kGemvRows = 4;
+
+std::vector<float>& scratch(int i) {
+  thread_local std::vector<float> buffers[2];
+  return buffers[i];
+}
+
+}  // namespace
 
 Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const float* bias, Activation act, float* y) {
   if (m < 0) return Status::InvalidArgument("x: negative row count");
   if (m == 0) return Status::Ok();
-  const SparseMatrixView view = w.view();
-  const int threads = static_cast<int>(std::min<int64_t>(get_num_threads(), w.rows));
-  // Each thread computes a contiguous range of output rows.
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int t = 0; t < threads; ++t) {
-    SpmmParams p;
-    p.m = m;
-    p.x = x;
-    p.x_stride_m = w.cols;
-    p.n_begin = w.rows * t / threads;
-    p.n_end = w.rows * (t + 1) / threads;
-    p.bias = bias;
-    p.activation = act;
-    p.y = y + p.n_begin;
-    p.y_stride_m = w.rows;
-    p.y_stride_n = 1;
-    spiralkit_f32_spmm_ukernel__reference(view, p);
+  const PanelPack& pack = plan_panels(w, m);
+  const PanelView view = pack.view();
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), view.panels)));
+  const SpmvRow* spmv = select_spmv(view.r);
+  if (m < kGemvRows && view.kidx16) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = team_thread(), nt = team_size();
+      const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
+      for (int64_t i = 0; i < m; ++i) spmv->fn(view, p0, p1, x + i * w.cols, y + i * w.rows, bias, act);
+    }
+    return Status::Ok();
+  }
+  const SpmmRow* spmm = select_spmm(view.r);
+  if (m == 1) {  // columns beyond 16-bit indices: the spmm kernel reads x as K x 1 directly
+    XtArgs a{x, 1, 1, y, 1, bias, act};
+    spmm->fn(view, 0, view.panels, a);
+    return Status::Ok();
+  }
+  const TransposeFn transpose = select_transpose()->fn;
+  const int64_t mp = (m + 15) / 16 * 16;  // padded row length of the K x M and N x M buffers
+  std::vector<float>& xt = scratch(0);
+  std::vector<float>& yt = scratch(1);
+  if (xt.size() < static_cast<size_t>(w.cols * mp)) xt.resize(static_cast<size_t>(w.cols * mp));
+  if (yt.size() < static_cast<size_t>(w.rows * mp)) yt.resize(static_cast<size_t>(w.rows * mp));
+  float* xtp = xt.data();
+  float* ytp = yt.data();
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = team_thread(), nt = team_size();
+    const int64_t k0 = w.cols * t / nt, k1 = w.cols * (t + 1) / nt;
+    transpose(x + k0, w.cols, m, k1 - k0, xtp + k0 * mp, mp);
+#pragma omp barrier
+    const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
+    XtArgs a{xtp, mp, m, ytp, mp, bias, act};
+    spmm->fn(view, p0, p1, a);
+#pragma omp barrier
+    const int64_t n0 = w.rows * t / nt, n1 = w.rows * (t + 1) / nt;
+    transpose(ytp + n0 * mp, mp, n1 - n0, m, y + n0, w.rows);
   }
   return Status::Ok();
 }

@@ -2,7 +2,27 @@
 // calling omp_set_num_threads, so spiralkit never changes the OpenMP settings of its host.
 #pragma once
 
+#if SPIRALKIT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
 namespace spiralkit {
+
+// This thread's index and the team size inside a parallel region (0 and 1 without OpenMP).
+inline int team_thread() {
+#if SPIRALKIT_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+inline int team_size() {
+#if SPIRALKIT_HAVE_OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
 
 void set_num_threads(int n);  // n >= 1 (checked by the caller)
 int get_num_threads();        // default: physical cores available to the process

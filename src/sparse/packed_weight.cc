@@ -202,6 +202,22 @@ void PackedWeight::to_dense(float* out) const {
   }
 }
 
+const std::vector<float>& PackedWeight::dense_values() const {
+  std::call_once(dense_once_, [this] {
+    dense_.resize(static_cast<size_t>(rows * cols));
+    to_dense(dense_.data());
+  });
+  return dense_;
+}
+
+const PanelPack& PackedWeight::dense_panels() const {
+  if (pattern.kind == PatternKind::kDense) return panels;
+  std::call_once(dense_panels_once_, [this] {
+    build_panels(dense_values().data(), rows, cols, 8, true, &dense_panels_);
+  });
+  return dense_panels_;
+}
+
 Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
                    std::unique_ptr<PackedWeight>* out) {
   SPIRALKIT_RETURN_IF_ERROR(validate_pattern(pattern));
@@ -224,6 +240,11 @@ Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern
     case PatternKind::kNm: st = pack_nm(dense, w.get()); break;
   }
   if (!st.ok()) return st;
+  // Panel height the fast kernels use for this pattern: Rx1-style blocks keep 8 or 4 rows.
+  int r = 1;
+  if (pattern.kind == PatternKind::kDense) r = 8;
+  if (pattern.kind == PatternKind::kBlock) r = pattern.block_rows % 8 == 0 ? 8 : (pattern.block_rows % 4 == 0 ? 4 : 1);
+  build_panels(dense, rows, cols, r, pattern.kind == PatternKind::kDense, &w->panels);
   *out = std::move(w);
   return Status::Ok();
 }

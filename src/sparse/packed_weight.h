@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/pattern.h"
 #include "core/status.h"
+#include "sparse/kernel_pack.h"
 #include "spiralkit_kernels/sparse_matrix.h"
 
 namespace spiralkit {
@@ -22,12 +24,24 @@ struct PackedWeight {
   std::vector<int32_t> row_ptr;
   std::vector<int32_t> col_idx;
   std::vector<uint8_t> nm_offsets;
+  // The fast kernels' panels for this pattern (4x1/8x1 blocks keep their height; other patterns
+  // become CSR, R = 1), built by pack_weight.
+  PanelPack panels;
 
   SparseMatrixView view() const;
+  // Dense 8x1 panels for the dense fallback, built on first use (thread-safe) and kept.
+  const PanelPack& dense_panels() const;
+  // Dense row-major values, built on first use and kept (depthwise conv reads it).
+  const std::vector<float>& dense_values() const;
   // Real bytes of every stored array (values + indices).
   int64_t nbytes() const;
   // Writes the dense rows x cols matrix; exact inverse of pack_weight.
   void to_dense(float* out) const;
+
+ private:
+  mutable std::once_flag dense_once_, dense_panels_once_;
+  mutable std::vector<float> dense_;
+  mutable PanelPack dense_panels_;
 };
 
 // Packs a dense row-major rows x cols matrix whose zeros follow `pattern`. Refuses (InvalidArgument)

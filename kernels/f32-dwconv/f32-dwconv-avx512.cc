@@ -1,0 +1,6 @@
+// Depthwise conv plane (avx512).
+#include "simd/vec-avx512.h"
+#include "f32-dwconv/f32-dwconv-impl.h"
+#include "spiralkit_kernels/kernel-list.h"
+
+void spiralkit::spiralkit_f32_dwconv_ukernel__avx512(const DwArgs& a) { dwconv_plane<VecAvx512>(a); }

@@ -1,0 +1,9 @@
+// 8x1 blocks, K x M activations: 4 rows x 2 vectors register tile (VecAvx2).
+#include "simd/vec-avx2.h"
+#include "f32-spmm/f32-spmm-impl.h"
+#include "spiralkit_kernels/kernel-list.h"
+
+void spiralkit::spiralkit_f32_spmm_ukernel_8x1__avx2(const PanelView& w, int64_t p_begin, int64_t p_end,
+                                                    const XtArgs& a) {
+  spmm_xt<VecAvx2, 8, 4, 2>(w, p_begin, p_end, a);
+}

@@ -1,0 +1,88 @@
+// The K x M spmm template behind every f32-spmm kernel file: a register tile of RT output rows x
+// NV vectors of M, one broadcast weight per row per block, NV vector loads of x shared by the RT
+// rows. Loop order: M strip outer, panels inner, so the strip of x (K x NV*W) stays in cache.
+// Include once per kernel file, after one simd/vec-*.h; everything here has internal linkage.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "simd/epilogue.h"
+#include "spiralkit_kernels/panels.h"
+
+namespace {
+
+// Rows [row0, row0 + RT) of one panel (valid: how many of them exist), m columns [0, nv*W - tail).
+template <class V, int R, int RT, int NV, bool TAIL>
+inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const spiralkit::XtArgs& a, int64_t m0,
+                      int tail) {
+  using T = typename V::T;
+  constexpr int W = V::W;
+  const int64_t n0 = p * R + row0;
+  const int valid = static_cast<int>(std::min<int64_t>(RT, w.rows - n0));
+  if (valid <= 0) return;
+  T acc[RT][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < RT; ++r) {
+    const T b = a.bias && r < valid ? V::set1(a.bias[n0 + r]) : V::zero();
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v] = b;
+  }
+  const float* x = a.x + m0;
+  const int32_t* kidx = w.kidx;
+  const float* vals = w.vals + row0;
+  for (int32_t b = w.ptr[p], e = w.ptr[p + 1]; b < e; ++b) {
+    const float* xr = x + static_cast<int64_t>(kidx[b]) * a.ldx;
+    T xv[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) xv[v] = (TAIL && v == NV - 1) ? V::load_n(xr + v * W, tail) : V::load(xr + v * W);
+    const float* wv = vals + static_cast<int64_t>(b) * R;
+#pragma GCC unroll 8
+    for (int r = 0; r < RT; ++r) {
+      const T wr = V::bcast(wv + r);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(wr, xv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RT; ++r) {
+    if (r >= valid) break;
+    float* y = a.y + (n0 + r) * a.ldy + m0;
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+      const T o = vec_activation<V>(acc[r][v], a.act);
+      if (TAIL && v == NV - 1) V::store_n(y + v * W, o, tail); else V::store(y + v * W, o);
+    }
+    if (!is_vector_activation(a.act)) scalar_activation(y, (NV - 1) * W + (TAIL ? tail : W), a.act);
+  }
+}
+
+template <class V, int R, int RT, int NV, bool TAIL>
+inline void spmm_strip(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a,
+                       int64_t m0, int tail) {
+  for (int64_t p = p_begin; p < p_end; ++p) {
+#pragma GCC unroll 4
+    for (int row0 = 0; row0 < R; row0 += RT) spmm_tile<V, R, RT, NV, TAIL>(w, p, row0, a, m0, tail);
+  }
+}
+
+// The last strip has fewer than NV*W columns: a narrower tile with a masked last vector.
+template <class V, int R, int RT, int NV>
+inline void spmm_tail(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a,
+                      int64_t m0, int64_t rem) {
+  if constexpr (NV > 1) {
+    if (rem <= (NV - 1) * V::W) return spmm_tail<V, R, RT, NV - 1>(w, p_begin, p_end, a, m0, rem);
+  }
+  const int tail = static_cast<int>(rem - (NV - 1) * V::W);
+  if (tail == V::W) spmm_strip<V, R, RT, NV, false>(w, p_begin, p_end, a, m0, tail);
+  else spmm_strip<V, R, RT, NV, true>(w, p_begin, p_end, a, m0, tail);
+}
+
+template <class V, int R, int RT, int NV>
+void spmm_xt(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a) {
+  constexpr int64_t kTile = int64_t(NV) * V::W;
+  int64_t m0 = 0;
+  for (; m0 + kTile <= a.m; m0 += kTile) spmm_strip<V, R, RT, NV, false>(w, p_begin, p_end, a, m0, V::W);
+  if (m0 < a.m) spmm_tail<V, R, RT, NV>(w, p_begin, p_end, a, m0, a.m - m0);
+}
+
+}  // namespace

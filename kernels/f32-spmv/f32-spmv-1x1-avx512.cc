@@ -1,0 +1,8 @@
+// GEMV, unstructured (CSR) rows, gathers (avx512).
+#include "f32-spmv/f32-spmv-impl.h"
+#include "spiralkit_kernels/kernel-list.h"
+
+void spiralkit::spiralkit_f32_spmv_ukernel_1x1__avx512(const PanelView& w, int64_t p_begin, int64_t p_end,
+                                                    const float* x, float* y, const float* bias, Activation act) {
+  spmv_csr(w, p_begin, p_end, x, y, bias, act);
+}

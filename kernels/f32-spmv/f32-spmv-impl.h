@@ -1,0 +1,95 @@
+// GEMV (one activation row) over Rx1 panels with 16-bit column indices: memory-bound, so the
+// bytes per block decide (R floats + 2 index bytes). R = 4/8: one 128/256-bit FMA per block, four
+// independent accumulators to hide FMA latency. R = 1 (CSR): gathers of 8/16 x values.
+// x86 only (the portable rows live in f32-spmv-scalar-impl.h). Internal linkage.
+#pragma once
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "spiralkit_kernels/panels.h"
+
+namespace {
+
+template <int R> struct Blk;
+template <> struct Blk<4> {
+  using T = __m128;
+  static T zero() { return _mm_setzero_ps(); }
+  static T load(const float* p) { return _mm_loadu_ps(p); }
+  static T bcast(const float* p) { return _mm_broadcast_ss(p); }
+  static T fma(T a, T b, T c) { return _mm_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm_add_ps(a, b); }
+  static void store(float* p, T v) { _mm_storeu_ps(p, v); }
+};
+template <> struct Blk<8> {
+  using T = __m256;
+  static T zero() { return _mm256_setzero_ps(); }
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
+};
+
+inline void spmv_finish(float* out, const float* tmp, int valid, int64_t n0, float* y, const float* bias,
+                        spiralkit::Activation act) {
+  (void)out;
+  for (int r = 0; r < valid; ++r) y[n0 + r] = spiralkit::apply_activation(tmp[r] + (bias ? bias[n0 + r] : 0.0f), act);
+}
+
+template <int R>
+void spmv_blocks(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const float* x, float* y,
+                 const float* bias, spiralkit::Activation act) {
+  using B = Blk<R>;
+  const uint16_t* kidx = w.kidx16;
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    int32_t b = w.ptr[p];
+    const int32_t e = w.ptr[p + 1];
+    const float* v = w.vals + int64_t(b) * R;
+    typename B::T a0 = B::zero(), a1 = B::zero(), a2 = B::zero(), a3 = B::zero();
+    for (; b + 4 <= e; b += 4, v += 4 * R) {
+      a0 = B::fma(B::load(v), B::bcast(x + kidx[b]), a0);
+      a1 = B::fma(B::load(v + R), B::bcast(x + kidx[b + 1]), a1);
+      a2 = B::fma(B::load(v + 2 * R), B::bcast(x + kidx[b + 2]), a2);
+      a3 = B::fma(B::load(v + 3 * R), B::bcast(x + kidx[b + 3]), a3);
+    }
+    for (; b < e; ++b, v += R) a0 = B::fma(B::load(v), B::bcast(x + kidx[b]), a0);
+    alignas(32) float tmp[R];
+    B::store(tmp, B::add(B::add(a0, a1), B::add(a2, a3)));
+    const int64_t n0 = p * R;
+    spmv_finish(y, tmp, static_cast<int>(std::min<int64_t>(R, w.rows - n0)), n0, y, bias, act);
+  }
+}
+
+// CSR rows: gather x at 8 (AVX2) or 16 (AVX-512) indices per step.
+inline void spmv_csr(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const float* x, float* y,
+                     const float* bias, spiralkit::Activation act) {
+  const uint16_t* kidx = w.kidx16;
+  for (int64_t n = p_begin; n < p_end; ++n) {
+    int32_t b = w.ptr[n];
+    const int32_t e = w.ptr[n + 1];
+    float s = 0.0f;
+#if defined(__AVX512F__)
+    __m512 acc = _mm512_setzero_ps();
+    for (; b + 16 <= e; b += 16) {
+      const __m512i idx = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(kidx + b)));
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(w.vals + b), _mm512_i32gather_ps(idx, x, 4), acc);
+    }
+    s = _mm512_reduce_add_ps(acc);
+#else
+    __m256 acc = _mm256_setzero_ps();
+    for (; b + 8 <= e; b += 8) {
+      const __m256i idx = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kidx + b)));
+      acc = _mm256_fmadd_ps(_mm256_loadu_ps(w.vals + b), _mm256_i32gather_ps(x, idx, 4), acc);
+    }
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+#endif
+    for (; b < e; ++b) s += w.vals[b] * x[kidx[b]];
+    y[n] = spiralkit::apply_activation(s + (bias ? bias[n] : 0.0f), act);
+  }
+}
+
+}  // namespace

@@ -1,0 +1,64 @@
+// The kernel tables. One row per kernel: X(function, ISA, block rows R, M tile). Best rows first:
+// dispatch takes the first row of a family whose ISA is allowed and whose R fits. Prototypes,
+// the registry (src/config/kernel_registry.cc), the tests and the benchmarks all expand these.
+#pragma once
+
+#include "spiralkit_kernels/panels.h"
+
+#if defined(SPIRALKIT_ARCH_x86)
+#define SPIRALKIT_X86_SPMM(X)                                   \
+  X(spiralkit_f32_spmm_ukernel_8x1__avx512, kAvx512, 8, 48)     \
+  X(spiralkit_f32_spmm_ukernel_4x1__avx512, kAvx512, 4, 96)     \
+  X(spiralkit_f32_spmm_ukernel_1x1__avx512, kAvx512, 1, 128)    \
+  X(spiralkit_f32_spmm_ukernel_8x1__avx2, kAvx2, 8, 16)         \
+  X(spiralkit_f32_spmm_ukernel_4x1__avx2, kAvx2, 4, 16)         \
+  X(spiralkit_f32_spmm_ukernel_1x1__avx2, kAvx2, 1, 32)
+#define SPIRALKIT_X86_SPMV(X)                                   \
+  X(spiralkit_f32_spmv_ukernel_8x1__avx512, kAvx512, 8, 1)      \
+  X(spiralkit_f32_spmv_ukernel_4x1__avx512, kAvx512, 4, 1)      \
+  X(spiralkit_f32_spmv_ukernel_1x1__avx512, kAvx512, 1, 1)      \
+  X(spiralkit_f32_spmv_ukernel_8x1__avx2, kAvx2, 8, 1)          \
+  X(spiralkit_f32_spmv_ukernel_4x1__avx2, kAvx2, 4, 1)          \
+  X(spiralkit_f32_spmv_ukernel_1x1__avx2, kAvx2, 1, 1)
+#define SPIRALKIT_X86_TRANSPOSE(X) X(spiralkit_f32_transpose_ukernel__avx512, kAvx512, 16, 16) \
+  X(spiralkit_f32_transpose_ukernel__avx2, kAvx2, 8, 8)
+#define SPIRALKIT_X86_DWCONV(X) X(spiralkit_f32_dwconv_ukernel__avx512, kAvx512, 1, 16) \
+  X(spiralkit_f32_dwconv_ukernel__avx2, kAvx2, 1, 8)
+#else
+#define SPIRALKIT_X86_SPMM(X)
+#define SPIRALKIT_X86_SPMV(X)
+#define SPIRALKIT_X86_TRANSPOSE(X)
+#define SPIRALKIT_X86_DWCONV(X)
+#endif
+
+// Portable rows (plain C++, any CPU): the fallbacks every table ends with.
+#define SPIRALKIT_F32_SPMM_KERNELS(X) SPIRALKIT_X86_SPMM(X)     \
+  X(spiralkit_f32_spmm_ukernel_8x1__scalar, kScalar, 8, 4)      \
+  X(spiralkit_f32_spmm_ukernel_4x1__scalar, kScalar, 4, 4)      \
+  X(spiralkit_f32_spmm_ukernel_1x1__scalar, kScalar, 1, 8)
+#define SPIRALKIT_F32_SPMV_KERNELS(X) SPIRALKIT_X86_SPMV(X)     \
+  X(spiralkit_f32_spmv_ukernel_8x1__scalar, kScalar, 8, 1)      \
+  X(spiralkit_f32_spmv_ukernel_4x1__scalar, kScalar, 4, 1)      \
+  X(spiralkit_f32_spmv_ukernel_1x1__scalar, kScalar, 1, 1)
+#define SPIRALKIT_F32_TRANSPOSE_KERNELS(X) SPIRALKIT_X86_TRANSPOSE(X) \
+  X(spiralkit_f32_transpose_ukernel__scalar, kScalar, 8, 8)
+#define SPIRALKIT_F32_DWCONV_KERNELS(X) SPIRALKIT_X86_DWCONV(X) \
+  X(spiralkit_f32_dwconv_ukernel__scalar, kScalar, 1, 1)
+
+namespace spiralkit {
+#define SPIRALKIT_DECLARE_SPMM(fn, isa, r, tile) void fn(const PanelView&, int64_t, int64_t, const XtArgs&);
+#define SPIRALKIT_DECLARE_SPMV(fn, isa, r, tile) \
+  void fn(const PanelView&, int64_t, int64_t, const float*, float*, const float*, Activation);
+#define SPIRALKIT_DECLARE_TRANSPOSE(fn, isa, r, tile) \
+  void fn(const float*, int64_t, int64_t, int64_t, float*, int64_t);
+#define SPIRALKIT_DECLARE_DWCONV(fn, isa, r, tile) void fn(const DwArgs&);
+SPIRALKIT_F32_SPMM_KERNELS(SPIRALKIT_DECLARE_SPMM)
+SPIRALKIT_F32_SPMV_KERNELS(SPIRALKIT_DECLARE_SPMV)
+SPIRALKIT_F32_TRANSPOSE_KERNELS(SPIRALKIT_DECLARE_TRANSPOSE)
+SPIRALKIT_F32_DWCONV_KERNELS(SPIRALKIT_DECLARE_DWCONV)
+
+// im2col of a pixel tile into the K x M layout (scalar: it is copies, memcpy does the work).
+struct ConvShape;
+void spiralkit_f32_im2col_ukernel__scalar(const float* x_image_group, const ConvShape& s, int64_t p_begin,
+                                          int64_t p_end, float* col, int64_t ldc);
+}  // namespace spiralkit

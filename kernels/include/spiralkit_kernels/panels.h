@@ -1,0 +1,58 @@
+// The packed layout of the fast x86/ARM spmm/spmv kernels: a weight cut into panels of R
+// consecutive output rows; each panel is a list of Rx1 blocks (one K column, R values stored
+// contiguously). CSR is the R = 1 case, 4x1/8x1 BSR are R = 4/8, a dense weight is R = 8 with
+// every column present. Built once at pack time (src/sparse/kernel_pack.h).
+#pragma once
+
+#include <cstdint>
+
+#include "spiralkit_kernels/activation.h"
+
+namespace spiralkit {
+
+struct PanelView {
+  int r = 1;                          // rows per panel (R)
+  int64_t rows = 0, cols = 0;         // logical N x K; the last panel may hold fewer than R rows
+  int64_t panels = 0;                 // ceil(rows / r)
+  const int32_t* ptr = nullptr;       // [panels + 1] block offsets
+  const int32_t* kidx = nullptr;      // [blocks] K column of each block
+  const uint16_t* kidx16 = nullptr;   // same as 16-bit (GEMV: fewer bytes); null when cols > 65536
+  const float* vals = nullptr;        // [blocks * r] the block's R values, contiguous
+};
+
+// Activations are K x M ("transposed": x[k * ldx + i]); outputs N x M: y[n * ldy + i], n absolute.
+// This is the NCHW layout of a 1x1 convolution (M = pixels) and of im2col tiles.
+struct XtArgs {
+  const float* x = nullptr;
+  int64_t ldx = 0;
+  int64_t m = 0;
+  float* y = nullptr;
+  int64_t ldy = 0;
+  const float* bias = nullptr;  // [rows] absolute, or null
+  Activation act = Activation::kNone;
+};
+
+// Computes output rows of panels [p_begin, p_end) for all m columns.
+using SpmmXtFn = void (*)(const PanelView& w, int64_t p_begin, int64_t p_end, const XtArgs& a);
+
+// GEMV (one activation row): y[n] = act(sum_k W[n,k] x[k] + bias[n]) for the rows of panels
+// [p_begin, p_end). Needs w.kidx16.
+using SpmvFn = void (*)(const PanelView& w, int64_t p_begin, int64_t p_end, const float* x, float* y,
+                        const float* bias, Activation act);
+
+// out[c * ldo + r] = in[r * ldi + c] for r < rows, c < cols.
+using TransposeFn = void (*)(const float* in, int64_t ldi, int64_t rows, int64_t cols, float* out, int64_t ldo);
+
+// Depthwise 2-D convolution of one channel plane (dense kh x kw filter), bias + activation fused.
+struct DwArgs {
+  const float* x = nullptr;  // in_h x in_w plane
+  int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  const float* w = nullptr;  // kh x kw
+  int kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  float bias = 0.0f;
+  Activation act = Activation::kNone;
+  float* y = nullptr;        // out_h x out_w plane
+};
+using DwConvFn = void (*)(const DwArgs& a);
+
+}  // namespace spiralkit

@@ -1,0 +1,31 @@
+// 8-lane fp32 vector for kernels built with the -avx2 (+FMA) flags; internal linkage.
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+
+namespace {
+struct VecAvx2 {
+  using T = __m256;
+  static constexpr int W = 8;
+  static __m256i mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static T zero() { return _mm256_setzero_ps(); }
+  static T set1(float v) { return _mm256_set1_ps(v); }
+  static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static T load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
+  static void store_n(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  static T min(T a, T b) { return _mm256_min_ps(a, b); }
+  static float sum(T a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+}  // namespace

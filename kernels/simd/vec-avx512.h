@@ -1,0 +1,25 @@
+// 16-lane fp32 vector for kernels built with the -avx512 flags. Internal linkage (anonymous
+// namespace) so the same template compiled for two ISAs never merges at link time.
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+
+namespace {
+struct VecAvx512 {
+  using T = __m512;
+  static constexpr int W = 16;
+  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static T zero() { return _mm512_setzero_ps(); }
+  static T set1(float v) { return _mm512_set1_ps(v); }
+  static T bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
+  static void store_n(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm512_add_ps(a, b); }
+  static T max(T a, T b) { return _mm512_max_ps(a, b); }
+  static T min(T a, T b) { return _mm512_min_ps(a, b); }
+  static float sum(T a) { return _mm512_reduce_add_ps(a); }
+};
+}  // namespace

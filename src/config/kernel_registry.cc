@@ -1,0 +1,54 @@
+#include "config/kernel_registry.h"
+
+namespace spiralkit {
+namespace {
+
+template <typename Row>
+const Row* first_allowed(const std::vector<Row>& table, int r) {
+  for (const auto& row : table)
+    if ((r < 0 || row.r == r) && isa_allows(row.isa)) return &row;
+  return nullptr;
+}
+
+}  // namespace
+
+#define SPIRALKIT_ROW(fn, isa, r, tile) {#fn, Isa::isa, r, tile, &fn},
+
+const std::vector<SpmmRow>& spmm_table() {
+  static const std::vector<SpmmRow> t = {SPIRALKIT_F32_SPMM_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+const std::vector<SpmvRow>& spmv_table() {
+  static const std::vector<SpmvRow> t = {SPIRALKIT_F32_SPMV_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+const std::vector<TransposeRow>& transpose_table() {
+  static const std::vector<TransposeRow> t = {SPIRALKIT_F32_TRANSPOSE_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+const std::vector<DwConvRow>& dwconv_table() {
+  static const std::vector<DwConvRow> t = {SPIRALKIT_F32_DWCONV_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+
+// Chosen once per process (the active ISA never changes after detection).
+const SpmmRow* select_spmm(int r) {
+  static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), nullptr, nullptr, first_allowed(spmm_table(), 4),
+                                   nullptr, nullptr, nullptr, first_allowed(spmm_table(), 8)};
+  return rows[r];
+}
+const SpmvRow* select_spmv(int r) {
+  static const SpmvRow* rows[9] = {nullptr, first_allowed(spmv_table(), 1), nullptr, nullptr, first_allowed(spmv_table(), 4),
+                                   nullptr, nullptr, nullptr, first_allowed(spmv_table(), 8)};
+  return rows[r];
+}
+const TransposeRow* select_transpose() {
+  static const TransposeRow* row = first_allowed(transpose_table(), -1);
+  return row;
+}
+const DwConvRow* select_dwconv() {
+  static const DwConvRow* row = first_allowed(dwconv_table(), -1);
+  return row;
+}
+
+}  // namespace spiralkit

@@ -1,0 +1,38 @@
+// The registry: one table per kernel family, expanded from kernels/include/.../kernel-list.h.
+// Dispatch = the first row (best first) whose ISA the active level allows and whose block
+// height R fits; tests and benchmarks iterate the whole table.
+#pragma once
+
+#include <vector>
+
+#include "hw/cpu_features.h"
+#include "spiralkit_kernels/kernel-list.h"
+
+namespace spiralkit {
+
+template <typename Fn>
+struct KernelRow {
+  const char* name;
+  Isa isa;
+  int r;     // block rows (spmm/spmv); tile rows for transpose
+  int tile;  // M columns per register tile (spmm), lanes otherwise
+  Fn fn;
+};
+
+using SpmmRow = KernelRow<SpmmXtFn>;
+using SpmvRow = KernelRow<SpmvFn>;
+using TransposeRow = KernelRow<TransposeFn>;
+using DwConvRow = KernelRow<DwConvFn>;
+
+const std::vector<SpmmRow>& spmm_table();
+const std::vector<SpmvRow>& spmv_table();
+const std::vector<TransposeRow>& transpose_table();
+const std::vector<DwConvRow>& dwconv_table();
+
+// Best allowed row for block height r (r in {1, 4, 8}); never null (scalar rows end each table).
+const SpmmRow* select_spmm(int r);
+const SpmvRow* select_spmv(int r);
+const TransposeRow* select_transpose();
+const DwConvRow* select_dwconv();
+
+}  // namespace spiralkit

@@ -1,0 +1,14 @@
+// Per call: sparse panels or the dense fallback, whichever a cost model says is cheaper for this
+// weight at this many activation rows, so a sparse layer is never slower than dense by design.
+#pragma once
+
+#include <cstdint>
+
+#include "sparse/packed_weight.h"
+
+namespace spiralkit {
+
+// The panels to run for m activation rows (w.panels or w.dense_panels()).
+const PanelPack& plan_panels(const PackedWeight& w, int64_t m);
+
+}  // namespace spiralkit

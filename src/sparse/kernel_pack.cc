@@ -1,0 +1,43 @@
+#include "sparse/kernel_pack.h"
+
+#include <algorithm>
+
+namespace spiralkit {
+
+PanelView PanelPack::view() const {
+  PanelView v;
+  v.r = r;
+  v.rows = rows;
+  v.cols = cols;
+  v.panels = panels();
+  v.ptr = ptr.data();
+  v.kidx = kidx.data();
+  v.kidx16 = kidx16.empty() ? nullptr : kidx16.data();
+  v.vals = vals.data();
+  return v;
+}
+
+void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool keep_all, PanelPack* out) {
+  out->r = r;
+  out->rows = rows;
+  out->cols = cols;
+  out->ptr.assign(1, 0);
+  out->kidx.clear();
+  out->vals.clear();
+  const int64_t panels = (rows + r - 1) / r;
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t n0 = p * r, n1 = std::min<int64_t>(rows, n0 + r);
+    for (int64_t k = 0; k < cols; ++k) {
+      bool any = keep_all;
+      for (int64_t n = n0; n < n1 && !any; ++n) any = dense[n * cols + k] != 0.0f;
+      if (!any) continue;
+      out->kidx.push_back(static_cast<int32_t>(k));
+      for (int64_t n = n0; n < n0 + r; ++n) out->vals.push_back(n < n1 ? dense[n * cols + k] : 0.0f);
+    }
+    out->ptr.push_back(static_cast<int32_t>(out->kidx.size()));
+  }
+  out->kidx16.clear();
+  if (cols <= 65536) out->kidx16.assign(out->kidx.begin(), out->kidx.end());
+}
+
+}  // namespace spiralkit

@@ -1,0 +1,28 @@
+// The fast kernels' packed layout (spiralkit_kernels/panels.h), built from a PackedWeight once:
+// at pack time for the weight's own pattern, lazily-once for the dense fallback panels.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "spiralkit_kernels/panels.h"
+
+namespace spiralkit {
+
+struct PanelPack {
+  int r = 1;
+  int64_t rows = 0, cols = 0;
+  std::vector<int32_t> ptr, kidx;
+  std::vector<uint16_t> kidx16;  // empty when cols > 65536
+  std::vector<float> vals;
+
+  int64_t panels() const { return static_cast<int64_t>(ptr.size()) - 1; }
+  int64_t blocks() const { return static_cast<int64_t>(kidx.size()); }
+  PanelView view() const;
+};
+
+// Panels of height r from a dense rows x cols matrix: a block wherever any of the panel's rows
+// is non-zero at column k (all columns when keep_all: the dense fallback).
+void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool keep_all, PanelPack* out);
+
+}  // namespace spiralkit
