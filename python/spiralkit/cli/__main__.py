@@ -1,0 +1,5 @@
+import sys
+
+from spiralkit.cli import main
+
+sys.exit(main())

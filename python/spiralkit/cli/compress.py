@@ -1,0 +1,31 @@
+"""``spiralkit compress recipe.toml [--resume]``: run a spiral-compression recipe."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("compress", help="spiral-compress a model as a TOML recipe says")
+    parser.add_argument("recipe", help="recipe.toml (see spiralkit.compress.recipe)")
+    parser.add_argument("--resume", action="store_true", help="continue after the last finished round")
+    parser.add_argument("--output-dir", help="override spiral.output_dir")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--check", action="store_true", help="only validate the recipe against the model")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args) -> int:
+    from spiralkit.compress.recipe import load_recipe, prepare, run_recipe
+
+    recipe = load_recipe(args.recipe)
+    if args.output_dir:
+        recipe.spiral.output_dir = args.output_dir
+    if args.check:
+        prepare(recipe)
+        print(f"{args.recipe}: ok")
+        return 0
+    result, _ = run_recipe(recipe, resume=args.resume, progress=not args.no_progress)
+    print(f"kept round {result.best_round}; results in {result.output_dir}/ (rounds.json, rounds.png, checkpoint/)")
+    return 0
