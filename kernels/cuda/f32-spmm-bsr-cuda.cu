@@ -1,0 +1,85 @@
+// BSR weight with R x 1 blocks (R = 4 or 8: `4x1`, `8x1`): one warp per block row (R output rows),
+// lanes stride over the row's blocks; a block is one K column and R contiguous values (vector
+// loads), so each staged activation feeds R multiply-adds. R * TM partial sums per lane,
+// reduce-scattered at the end.
+#include "spmm-common.cuh"
+
+namespace spiralkit {
+namespace cuda {
+namespace {
+
+template <int R>
+__device__ __forceinline__ void load_block(const float* p, float (&w)[R]) {
+  const float4* q = reinterpret_cast<const float4*>(p);
+#pragma unroll
+  for (int j = 0; j < R / 4; ++j) {
+    const float4 f = __ldg(q + j);
+    w[4 * j] = f.x;
+    w[4 * j + 1] = f.y;
+    w[4 * j + 2] = f.z;
+    w[4 * j + 3] = f.w;
+  }
+}
+
+template <int R, int TM>
+__global__ void __launch_bounds__(256) bsr_rx1_kernel(const SpmmArgs a) {
+  extern __shared__ float4 smem4[];
+  float* xs = reinterpret_cast<float*>(smem4);
+  const int64_t m0 = int64_t(blockIdx.y) * TM;
+  const detail::XTile<TM> tile = detail::make_tile<TM>(xs, a, m0, a.k);
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = blockDim.x >> 5;
+  const int64_t block_rows = (a.n + R - 1) / R;
+  for (int64_t br = blockIdx.x * warps + (threadIdx.x >> 5); br < block_rows; br += int64_t(gridDim.x) * warps) {
+    float acc[R * TM];
+#pragma unroll
+    for (int t = 0; t < R * TM; ++t) acc[t] = 0.0f;
+    const int32_t end = __ldg(a.row_ptr + br + 1);
+#pragma unroll 2
+    for (int32_t b = __ldg(a.row_ptr + br) + lane; b < end; b += 32) {
+      float w[R];
+      load_block<R>(a.values + int64_t(b) * R, w);
+      float xv[TM];
+      tile.load(__ldg(a.col_idx + b), xv);
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < TM; ++t) acc[r * TM + t] = fmaf(w[r], xv[t], acc[r * TM + t]);
+    }
+    detail::warp_reduce_out<R * TM>(acc, lane, [&](int idx, float s) {
+      detail::store_out(a, m0 + idx % TM, br * R + idx / TM, s);
+    });
+  }
+}
+
+template <int R, int TM>
+cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
+  const detail::Geometry g = detail::unit_geometry(a, (a.n + R - 1) / R, TM, a.k);
+  cudaError_t err = detail::prepare_smem(bsr_rx1_kernel<R, TM>, g.smem);
+  if (err != cudaSuccess) return err;
+  bsr_rx1_kernel<R, TM><<<g.grid, g.block, g.smem, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template <int R>
+cudaError_t dispatch(const SpmmArgs& a, int tm, cudaStream_t stream) {
+  return detail::for_each_m_slice(a, tm, [&](const SpmmArgs& s) {
+    switch (tm) {
+      case 8: return launch<R, 8>(s, stream);
+      case 4: return launch<R, 4>(s, stream);
+      case 2: return launch<R, 2>(s, stream);
+      default: return launch<R, 1>(s, stream);
+    }
+  });
+}
+
+}  // namespace
+
+cudaError_t spiralkit_f32_spmm_ukernel_bsr__cuda(const SpmmArgs& a, cudaStream_t stream) {
+  if (a.block_cols != 1 || (a.block_rows != 4 && a.block_rows != 8)) return cudaErrorInvalidValue;
+  const int tm = detail::choose_tm(a.m, a.k, a.max_smem_per_block);
+  return a.block_rows == 4 ? dispatch<4>(a, tm, stream) : dispatch<8>(a, tm, stream);
+}
+
+}  // namespace cuda
+}  // namespace spiralkit

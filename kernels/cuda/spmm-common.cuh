@@ -1,0 +1,189 @@
+// Device helpers shared by the f32-spmm CUDA kernels: the activation epilogue, the activation tile
+// (TM rows of x, staged transposed in shared memory), a warp reduce-scatter, launch geometry.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "f32-spmm-cuda.h"
+
+namespace spiralkit {
+namespace cuda {
+namespace detail {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+
+// Same definitions and codes as kernels/include/spiralkit_kernels/activation.h (GELU: exact erf).
+__device__ __forceinline__ float activate(float v, int act) {
+  switch (act) {
+    case 1: return v > 0.0f ? v : 0.0f;
+    case 2: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    case 3: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case 4: return v / (1.0f + expf(-v));
+    case 5: return 1.0f / (1.0f + expf(-v));
+    default: return v;
+  }
+}
+
+__device__ __forceinline__ void store_out(const SpmmArgs& a, int64_t i, int64_t n, float acc) {
+  if (i < a.m && n < a.n) {
+    if (a.bias) acc += __ldg(a.bias + n);
+    a.y[i * a.n + n] = activate(acc, a.activation);
+  }
+}
+
+// Stages rows [m0, m0 + TM) of x into xs[k * TM + t] (zero beyond m and beyond k, up to kpad), so
+// that one column's TM activations are contiguous. Reads are coalesced along k.
+template <int TM>
+__device__ __forceinline__ void stage_x(float* xs, const SpmmArgs& a, int64_t m0, int64_t kpad) {
+  const int64_t total = kpad * TM;
+  for (int64_t idx = threadIdx.x; idx < total; idx += blockDim.x) {
+    const int64_t t = idx / kpad, kk = idx - t * kpad;
+    float v = 0.0f;
+    if (kk < a.k && m0 + t < a.m) v = __ldg(a.x + (m0 + t) * a.k + kk);
+    xs[kk * TM + t] = v;
+  }
+  __syncthreads();
+}
+
+// The TM activations of column kk: from shared memory (TM > 1) or straight from global memory
+// (TM == 1: one activation row, small enough to live in L1; no staging cost).
+template <int TM>
+struct XTile {
+  const float* p;
+  __device__ __forceinline__ void load(int64_t kk, float (&v)[TM]) const {
+    if constexpr (TM == 1) {
+      v[0] = __ldg(p + kk);
+    } else if constexpr (TM % 4 == 0) {
+      const float4* q = reinterpret_cast<const float4*>(p + kk * TM);
+#pragma unroll
+      for (int j = 0; j < TM / 4; ++j) {
+        const float4 f = q[j];
+        v[4 * j] = f.x;
+        v[4 * j + 1] = f.y;
+        v[4 * j + 2] = f.z;
+        v[4 * j + 3] = f.w;
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < TM; ++j) v[j] = p[kk * TM + j];
+    }
+  }
+};
+
+template <int TM>
+__device__ __forceinline__ XTile<TM> make_tile(float* xs, const SpmmArgs& a, int64_t m0, int64_t kpad) {
+  if constexpr (TM == 1) {
+    (void)xs;
+    (void)kpad;
+    return XTile<TM>{a.x + m0 * a.k};
+  } else {
+    stage_x<TM>(xs, a, m0, kpad);
+    return XTile<TM>{xs};
+  }
+}
+
+// Warp reduce-scatter of CNT (power of two <= 32) per-lane partial sums: afterwards v[0] holds the
+// warp-wide sum of value number (lane >> (5 - log2 CNT)). Costs CNT - 1 + (5 - log2 CNT) shuffles
+// instead of 5 * CNT for CNT separate reductions.
+template <int CNT, int OFF>
+struct ReduceScatter {
+  static __device__ __forceinline__ void run(float* v, int lane) {
+    if constexpr (OFF == 0) {
+      (void)v;
+      (void)lane;
+    } else if constexpr (CNT > 1) {
+      constexpr int H = CNT / 2;
+      const bool up = (lane & OFF) != 0;
+#pragma unroll
+      for (int i = 0; i < H; ++i) {
+        const float send = up ? v[i] : v[i + H];
+        const float keep = up ? v[i + H] : v[i];
+        v[i] = keep + __shfl_xor_sync(kFullMask, send, OFF);
+      }
+      ReduceScatter<H, OFF / 2>::run(v, lane);
+    } else {
+      v[0] += __shfl_xor_sync(kFullMask, v[0], OFF);
+      ReduceScatter<1, OFF / 2>::run(v, lane);
+    }
+  }
+};
+
+__host__ __device__ constexpr int log2_int(int v) { return v <= 1 ? 0 : 1 + log2_int(v / 2); }
+
+// Reduces A per-lane values (A a power of two); calls out(value_index, sum) once per value, from
+// one lane.
+template <int A, typename Out>
+__device__ __forceinline__ void warp_reduce_out(float (&v)[A], int lane, Out out) {
+  if constexpr (A > 32) {
+#pragma unroll
+    for (int c = 0; c < A / 32; ++c) {
+      ReduceScatter<32, 16>::run(v + 32 * c, lane);
+      out(32 * c + lane, v[32 * c]);
+    }
+  } else {
+    ReduceScatter<A, 16>::run(v, lane);
+    constexpr int shift = 5 - log2_int(A);
+    if ((lane & ((1 << shift) - 1)) == 0) out(lane >> shift, v[0]);
+  }
+}
+
+// ---- host side: launch geometry
+
+inline int choose_tm(int64_t m, int64_t kpad, int max_smem) {
+  // Largest staged tile that fits a reasonable share of shared memory (2 CTAs per SM on sm_90).
+  const int64_t budget = max_smem < 100 * 1024 ? max_smem : 100 * 1024;
+  const int want = m >= 6 ? 8 : (m >= 3 ? 4 : (m >= 2 ? 2 : 1));
+  for (int tm = want; tm > 1; tm /= 2) {
+    if (kpad * tm * int64_t(sizeof(float)) <= budget) return tm;
+  }
+  return 1;
+}
+
+struct Geometry {
+  dim3 grid, block;
+  size_t smem = 0;
+};
+
+// Warp-per-unit kernels: `units` independent units (rows or block rows), TM activation rows per CTA.
+inline Geometry unit_geometry(const SpmmArgs& a, int64_t units, int tm, int64_t kpad) {
+  Geometry g;
+  const int64_t m_tiles = (a.m + tm - 1) / tm;
+  const int warps = tm == 1 ? 4 : 8;  // staged tiles amortise the staging over more warps
+  int64_t bx = (units + warps - 1) / warps;
+  if (tm > 1) {
+    // Every CTA stages its x tile: bound the CTAs per tile so staging stays a small share of traffic.
+    const int64_t target = (int64_t(a.num_sms) * 4 + m_tiles - 1) / m_tiles;
+    if (bx > target) bx = target > 0 ? target : 1;
+  }
+  g.grid = dim3(static_cast<unsigned>(bx), static_cast<unsigned>(m_tiles), 1);
+  g.block = dim3(32 * warps, 1, 1);
+  g.smem = tm > 1 ? size_t(kpad) * tm * sizeof(float) : 0;
+  return g;
+}
+
+// Launches over slices of at most 65535 CTA rows of activation tiles (gridDim.y's limit).
+template <typename Launch>
+inline cudaError_t for_each_m_slice(const SpmmArgs& a, int tm, Launch launch) {
+  const int64_t max_rows = int64_t(65535) * tm;
+  for (int64_t m0 = 0; m0 < a.m; m0 += max_rows) {
+    SpmmArgs s = a;
+    s.m = a.m - m0 < max_rows ? a.m - m0 : max_rows;
+    s.x = a.x + m0 * a.k;
+    s.y = a.y + m0 * a.n;
+    const cudaError_t err = launch(s);
+    if (err != cudaSuccess) return err;
+  }
+  return cudaSuccess;
+}
+
+template <typename Kernel>
+inline cudaError_t prepare_smem(Kernel kernel, size_t smem) {
+  if (smem <= 48 * 1024) return cudaSuccess;
+  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+}
+
+}  // namespace detail
+}  // namespace cuda
+}  // namespace spiralkit

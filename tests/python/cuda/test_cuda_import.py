@@ -1,0 +1,34 @@
+"""Runs everywhere (no GPU needed): the CUDA module is never loaded by ``import spiralkit``."""
+
+import subprocess
+import sys
+
+
+def test_import_spiralkit_does_not_load_cuda():
+    code = (
+        "import sys, spiralkit, spiralkit.cuda\n"
+        "assert 'spiralkit._C_cuda' not in sys.modules, 'import spiralkit loaded _C_cuda'\n"
+        "assert 'torch' not in sys.modules, 'import spiralkit.cuda imported torch'\n"
+        "print(spiralkit.cuda.is_available())\n"
+        "print('spiralkit._C_cuda' in sys.modules or not spiralkit.cuda.is_available())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "True"
+
+
+def test_is_available_is_a_bool():
+    import spiralkit.cuda
+
+    assert spiralkit.cuda.is_available() in (True, False)
+
+
+def test_device_argument_is_checked():
+    import pytest
+
+    import spiralkit.cuda as skc
+
+    for bad in ("cpu", "cuda:x", -1, True, 1.5):
+        with pytest.raises(ValueError, match="device"):
+            skc._device_index(bad)
+    assert skc._device_index("cuda:1") == 1 and skc._device_index("cuda") == 0 and skc._device_index(2) == 2
