@@ -235,6 +235,7 @@ def main(argv=None) -> int:
                     line += "  torch 2:4 unavailable"
                 print(line, flush=True)
                 results.append(rec)
+                Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=1))  # partial
                 del wd
     meta["wall_s"] = time.time() - t_start
     Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
