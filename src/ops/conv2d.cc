@@ -68,7 +68,7 @@ Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, co
     for (int64_t img = 0; img < s.batch; ++img) {
       for (int64_t g = 0; g < s.groups; ++g) {
         const float* xg = x + (img * s.in_channels + g * cin_g) * s.in_h * s.in_w;
-        const int64_t gp0 = g * cout_g / view.r, gp1 = (g + 1) * cout_g / view.r;
+        const int64_t gp0 = g * cout_g / view.r, gp1 = ((g + 1) * cout_g + view.r - 1) / view.r;
         const int64_t q0 = split_panels(view, gp0, gp1, t, nt), q1 = split_panels(view, gp0, gp1, t + 1, nt);
         for (int64_t p0 = 0; p0 < pixels; p0 += tp) {
           const int64_t len = std::min(tp, pixels - p0);

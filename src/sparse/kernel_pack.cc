@@ -12,7 +12,8 @@ PanelView PanelPack::view() const {
   v.panels = panels();
   v.ptr = ptr.data();
   v.kidx = kidx.data();
-  v.kidx16 = kidx16.empty() ? nullptr : kidx16.data();
+  static const uint16_t kNoBlocks = 0;  // a valid pointer even when no block is stored
+  v.kidx16 = !has_kidx16 ? nullptr : (kidx16.empty() ? &kNoBlocks : kidx16.data());
   v.vals = vals.data();
   return v;
 }
@@ -37,7 +38,8 @@ void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool ke
     out->ptr.push_back(static_cast<int32_t>(out->kidx.size()));
   }
   out->kidx16.clear();
-  if (cols <= 65536) out->kidx16.assign(out->kidx.begin(), out->kidx.end());
+  out->has_kidx16 = cols <= 65536;
+  if (out->has_kidx16) out->kidx16.assign(out->kidx.begin(), out->kidx.end());
 }
 
 }  // namespace spiralkit

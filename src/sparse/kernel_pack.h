@@ -13,7 +13,8 @@ struct PanelPack {
   int r = 1;
   int64_t rows = 0, cols = 0;
   std::vector<int32_t> ptr, kidx;
-  std::vector<uint16_t> kidx16;  // empty when cols > 65536
+  std::vector<uint16_t> kidx16;  // unused when cols > 65536
+  bool has_kidx16 = false;
   std::vector<float> vals;
 
   int64_t panels() const { return static_cast<int64_t>(ptr.size()) - 1; }

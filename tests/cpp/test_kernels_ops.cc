@@ -1,0 +1,127 @@
+// The op drivers (planner + registered kernels + threading) against the scalar reference, for
+// every pattern, GEMV and many-row paths, thread counts, and conv geometries (1x1 direct, k x k
+// im2col tiles, strides, padding, dilation, groups, depthwise, odd spatial sizes, batches).
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/conv2d.h"
+#include "ops/linear.h"
+#include "runtime/threads.h"
+#include "sparse/packed_weight.h"
+#include "spiralkit_kernels/f32-sconv.h"
+#include "spiralkit_kernels/f32-spmm.h"
+#include "test_helpers.h"
+
+using spiralkit::Activation;
+using spiralkit::Pattern;
+using spiralkit::PatternKind;
+
+namespace {
+
+std::vector<Pattern> patterns() {
+  return {Pattern{},
+          Pattern{PatternKind::kUnstructured},
+          Pattern{PatternKind::kBlock, 4, 1, 0, 0},
+          Pattern{PatternKind::kBlock, 8, 1, 0, 0},
+          Pattern{PatternKind::kBlock, 16, 1, 0, 0},
+          Pattern{PatternKind::kBlock, 2, 1, 0, 0},
+          Pattern{PatternKind::kBlock, 1, 4, 0, 0},
+          Pattern{PatternKind::kBlock, 16, 16, 0, 0},
+          Pattern{PatternKind::kNm, 1, 1, 2, 4}};
+}
+
+struct ThreadsGuard {
+  int saved = spiralkit::get_num_threads();
+  ~ThreadsGuard() { spiralkit::set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("linear: every pattern, GEMV and many-row paths, 1-3 threads, match the reference") {
+  ThreadsGuard guard;
+  const int64_t n = 45, k = 70;
+  for (const auto& p : patterns()) {
+    for (double drop : {0.0, 0.5, 0.9, 1.0}) {
+      auto w = spiralkit_test::pruned_matrix(n, k, p, drop, 11);
+      std::unique_ptr<spiralkit::PackedWeight> packed;
+      REQUIRE(spiralkit::pack_weight(w.data(), n, k, p, &packed).ok());
+      auto b = spiralkit_test::random_vector(n, 12);
+      for (int64_t m : {1, 2, 3, 4, 5, 16, 17, 130}) {
+        for (int threads : {1, 2, 3}) {
+          CAPTURE(p.name());
+          CAPTURE(drop);
+          CAPTURE(m);
+          CAPTURE(threads);
+          spiralkit::set_num_threads(threads);
+          auto x = spiralkit_test::random_vector(m * k, 13);
+          std::vector<float> got(m * n), want(m * n);
+          REQUIRE(spiralkit::linear_forward(*packed, x.data(), m, b.data(), Activation::kRelu, got.data()).ok());
+          spiralkit::SpmmParams ref;
+          ref.m = m; ref.x = x.data(); ref.x_stride_m = k; ref.n_begin = 0; ref.n_end = n; ref.bias = b.data();
+          ref.activation = Activation::kRelu; ref.y = want.data(); ref.y_stride_m = n; ref.y_stride_n = 1;
+          spiralkit::spiralkit_f32_spmm_ukernel__reference(packed->view(), ref);
+          CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("conv2d: 1x1, k x k, strides, padding, dilation, groups, depthwise match the reference") {
+  ThreadsGuard guard;
+  struct C { int64_t batch, c_in, c_out, h, w; int kh, kw, stride, pad, dil, groups; };
+  const C cases[] = {
+      {1, 16, 24, 7, 9, 1, 1, 1, 0, 1, 1},    // pointwise, odd spatial size
+      {2, 5, 13, 17, 3, 1, 1, 1, 0, 1, 1},    // pointwise, batch 2, rows not a multiple of 8
+      {1, 8, 16, 9, 9, 1, 1, 2, 0, 1, 1},     // strided 1x1 (im2col path)
+      {1, 8, 16, 14, 14, 3, 3, 1, 1, 1, 1},   // 3x3 same padding
+      {2, 6, 8, 11, 10, 3, 3, 2, 1, 1, 1},    // 3x3 stride 2, odd sizes
+      {1, 4, 8, 12, 12, 5, 3, 1, 2, 2, 1},    // rectangular kernel, dilation 2
+      {1, 8, 16, 10, 10, 3, 3, 1, 1, 1, 2},   // groups (8 rows per group)
+      {1, 6, 6, 8, 8, 3, 3, 1, 1, 1, 3},      // groups with 2 rows per group (reference fallback)
+      {2, 12, 12, 15, 13, 3, 3, 1, 1, 1, 12}, // depthwise
+      {1, 12, 12, 15, 15, 3, 3, 2, 1, 1, 12}, // depthwise stride 2
+      {1, 4, 8, 9, 9, 3, 3, 1, 1, 1, 4},      // depthwise with channel multiplier 2
+      {1, 3, 4, 40, 40, 3, 3, 1, 0, 1, 1},    // many pixels: several im2col tiles
+      {1, 64, 8, 20, 20, 3, 3, 1, 1, 1, 1},   // large K: small pixel tile
+  };
+  for (const auto& c : cases) {
+    for (const auto& p : patterns()) {
+      for (int threads : {1, 2}) {
+        CAPTURE(p.name());
+        CAPTURE(c.c_in);
+        CAPTURE(c.kh);
+        CAPTURE(c.groups);
+        CAPTURE(threads);
+        spiralkit::set_num_threads(threads);
+        spiralkit::ConvShape s;
+        s.batch = c.batch; s.in_channels = c.c_in; s.in_h = c.h; s.in_w = c.w; s.out_channels = c.c_out;
+        s.kernel_h = c.kh; s.kernel_w = c.kw; s.stride_h = s.stride_w = c.stride; s.pad_h = s.pad_w = c.pad;
+        s.dilation_h = s.dilation_w = c.dil; s.groups = c.groups;
+        REQUIRE(spiralkit::conv2d_output_size(&s).ok());
+        const int64_t k = spiralkit::conv_reduction(s);
+        auto w = spiralkit_test::pruned_matrix(c.c_out, k, p, 0.6, 3);
+        auto x = spiralkit_test::random_vector(s.batch * c.c_in * c.h * c.w, 4);
+        auto b = spiralkit_test::random_vector(c.c_out, 5);
+        std::unique_ptr<spiralkit::PackedWeight> packed;
+        REQUIRE(spiralkit::pack_weight(w.data(), c.c_out, k, p, &packed).ok());
+        const int64_t out_image = c.c_out * s.out_h * s.out_w;
+        std::vector<float> got(s.batch * out_image), want(got.size());
+        REQUIRE(spiralkit::conv2d_forward(*packed, s, x.data(), b.data(), Activation::kRelu6, got.data()).ok());
+        std::vector<float> scratch(s.out_h * s.out_w * k);
+        for (int64_t img = 0; img < s.batch; ++img) {
+          spiralkit::ConvShape one = s;
+          one.batch = 1;
+          spiralkit::ConvParams cp;
+          cp.x = x.data() + img * c.c_in * c.h * c.w; cp.bias = b.data(); cp.activation = Activation::kRelu6;
+          cp.y = want.data() + img * out_image; cp.scratch = scratch.data();
+          spiralkit::spiralkit_f32_sconv_ukernel__reference(packed->view(), one, cp);
+        }
+        CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
+      }
+    }
+  }
+}
