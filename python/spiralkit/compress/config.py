@@ -80,7 +80,8 @@ class PruneConfig(_TomlMixin):
     allocation: "uniform" (every layer at ``sparsity``, scores ranked per layer), "global" (one
     ranking over all pruned layers), "evolutionary" (per-layer sparsities searched, EvolutionConfig).
     Layers are the model's Linear and Conv2d modules; ``skip_first``/``skip_last`` leave the first
-    and last of them dense (usually the most sensitive), ``skip`` names more, ``include`` restricts.
+    and last of them dense (usually the most sensitive), ``skip`` names more; a non-empty
+    ``include`` names exactly the layers to prune (skip_first / skip_last then do not apply).
     """
 
     version: int = CONFIG_VERSION

@@ -41,11 +41,13 @@ def select_layers(model: nn.Module, config: PruneConfig) -> dict[str, nn.Module]
     if unknown:
         raise ValueError(f"prune.skip/include: no Linear/Conv2d named {', '.join(unknown)}; layers: {', '.join(names)}")
     skipped = set(config.skip)
+    if config.include:  # an explicit list wins over skip_first / skip_last
+        return {n: m for n, m in layers if n in config.include and n not in skipped}
     if config.skip_first and names:
         skipped.add(names[0])
     if config.skip_last and names:
         skipped.add(names[-1])
-    chosen = {n: m for n, m in layers if n not in skipped and (not config.include or n in config.include)}
+    chosen = {n: m for n, m in layers if n not in skipped}
     return chosen
 
 
@@ -169,17 +171,27 @@ def uniform_allocation(scores: dict, sparsity: float) -> dict[str, float]:
 
 
 def global_allocation(scores: dict, sparsity: float, cap: float) -> dict[str, float]:
-    """Per-layer sparsities from one threshold over all layers' scores (capped per layer so no
-    layer is removed outright)."""
-    flat = torch.cat([s.flatten() for s in scores.values()])
-    k = int(round(sparsity * flat.numel()))
-    if k == 0:
-        return {name: 0.0 for name in scores}
-    threshold = torch.kthvalue(flat, k).values
-    out = {}
-    for name, s in scores.items():
-        out[name] = min(cap, float((s <= threshold).double().mean()))
-    return out
+    """Per-layer sparsities from one threshold over all layers' scores. Each layer is capped at
+    ``cap`` (no layer removed outright); the threshold rises until the capped total reaches the
+    target, so what a capped layer cannot give is taken from the others."""
+    sorted_scores = {name: torch.sort(s.flatten()).values for name, s in scores.items()}
+    sizes = {name: s.numel() for name, s in sorted_scores.items()}
+    want = sparsity * sum(sizes.values())
+
+    def pruned_at(threshold) -> dict[str, int]:
+        return {name: min(int(torch.searchsorted(s, threshold, right=True)), int(cap * sizes[name]))
+                for name, s in sorted_scores.items()}
+
+    candidates = torch.unique(torch.cat(list(sorted_scores.values())))
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:  # smallest threshold whose capped count reaches the target
+        mid = (lo + hi) // 2
+        if sum(pruned_at(candidates[mid]).values()) >= want:
+            hi = mid
+        else:
+            lo = mid + 1
+    counts = pruned_at(candidates[lo]) if want > 0 else {name: 0 for name in sizes}
+    return {name: counts[name] / sizes[name] for name in sizes}
 
 
 def apply_sparsities(layers: dict, scores: dict, pattern: str, allocation: dict[str, float]) -> None:
