@@ -210,11 +210,22 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
     finally:
         if hints is not None:
             hints.remove()
+    if size > 1:
+        _sync_buffers(student)
     metrics = {}
     if val_data is not None:
         evaluate = evaluate or default_evaluate(config, teacher)
         metrics = dict(evaluate(student, val_data))
     return DistillResult(metrics=metrics, losses=losses)
+
+
+def _sync_buffers(model: nn.Module) -> None:
+    """DDP broadcasts buffers before each forward, so after the last one every rank's BatchNorm
+    statistics moved on its own batch: take rank 0's, so all ranks hold one identical model."""
+    import torch.distributed as dist
+
+    for buf in model.buffers():
+        dist.broadcast(buf, src=0)
 
 
 def _average_grads(params, size: int) -> None:

@@ -77,8 +77,17 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
 def strip_masks(model: nn.Module) -> nn.Module:
     """Bake masks into plain weights (zeros stay zeros) and remove the parametrizations."""
     for module in list(masked_layers(model).values()):
+        _own_class(module)
         parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
     return model
+
+
+def _own_class(module: nn.Module) -> None:
+    """A deep copy of a parametrized module shares its generated class (which holds the
+    ``weight`` property); removing the parametrization from one would then strip the other's
+    property too. Give the module a private copy of that class first."""
+    cls = module.__class__
+    module.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
 
 
 def plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -116,3 +116,15 @@ def test_l1_filter_with_block_pattern_prunes_whole_rows(tiny_cnn):
     keep = get_mask(tiny_cnn.fc1)
     row_kept = keep.any(1)
     assert torch.equal(keep, row_kept[:, None].expand_as(keep))
+
+
+def test_stripping_a_deep_copy_leaves_the_original_masked(tiny_cnn, tiny_data):
+    import copy
+
+    from spiralkit.compress import strip_masks
+
+    prune(tiny_cnn, PruneConfig(sparsity=0.5))
+    clone = strip_masks(copy.deepcopy(tiny_cnn))
+    assert get_mask(clone.fc1) is None
+    assert get_mask(tiny_cnn.fc1) is not None and tiny_cnn.fc1.weight.shape == clone.fc1.weight.shape
+    assert torch.equal(tiny_cnn.fc1.weight, clone.fc1.weight)

