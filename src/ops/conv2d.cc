@@ -85,6 +85,67 @@ Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, co
   return Status::Ok();
 }
 
+// Stride-1 k x k convolution without im2col: the input is zero-padded once into hp x wp planes;
+// each weight column k = (c, r, q) is then the padded plane c shifted by r*wp + q, so the K x M
+// kernel runs on the padded planes directly (column offsets built once per geometry). Outputs are
+// computed "wide" (wp columns per output row, the extra ones discarded) into a scratch, then each
+// thread compacts the rows it computed into y — no barrier after the kernel.
+Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape& s, const float* x,
+                   const float* bias, Activation act, float* y) {
+  const int64_t hp = s.in_h + 2 * s.pad_h, wp = s.in_w + 2 * s.pad_w;
+  const ConvOffsets& offs = w.conv_offsets(pack, hp, wp, s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w);
+  PanelView view = pack.view();
+  view.kidx = offs.kidx.data();
+  const SpmmRow* spmm = select_spmm(view.r);
+  const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
+  const int64_t plane = hp * wp, pixels = s.out_h * s.out_w;
+  const int64_t mw = (s.out_h - 1) * wp + s.out_w;  // wide columns; the last row needs only out_w
+  const bool padded = s.pad_h > 0 || s.pad_w > 0;
+  std::vector<float> xp(padded ? static_cast<size_t>(s.in_channels * plane) : 0);
+  std::vector<float> wide(static_cast<size_t>(s.out_channels * mw));
+  float* xpp = xp.data();
+  float* widep = wide.data();
+  const int threads = std::max(1, get_num_threads());
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = team_thread(), nt = team_size();
+    for (int64_t img = 0; img < s.batch; ++img) {
+      const float* xi = x + img * s.in_channels * s.in_h * s.in_w;
+      if (padded) {
+        for (int64_t c = s.in_channels * t / nt; c < s.in_channels * (t + 1) / nt; ++c) {
+          float* dst = xpp + c * plane;
+          std::fill(dst, dst + s.pad_h * wp, 0.0f);
+          for (int64_t h = 0; h < s.in_h; ++h) {
+            float* row = dst + (h + s.pad_h) * wp;
+            std::fill(row, row + s.pad_w, 0.0f);
+            std::copy(xi + (c * s.in_h + h) * s.in_w, xi + (c * s.in_h + h + 1) * s.in_w, row + s.pad_w);
+            std::fill(row + s.pad_w + s.in_w, row + wp, 0.0f);
+          }
+          std::fill(dst + (s.pad_h + s.in_h) * wp, dst + plane, 0.0f);
+        }
+#pragma omp barrier
+      }
+      const float* src = padded ? xpp : xi;
+      float* yi = y + img * s.out_channels * pixels;
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const int64_t gp0 = g * cout_g / view.r, gp1 = ((g + 1) * cout_g + view.r - 1) / view.r;
+        const int64_t q0 = split_panels(view, gp0, gp1, t, nt), q1 = split_panels(view, gp0, gp1, t + 1, nt);
+        if (q1 <= q0) continue;
+        XtArgs a{src + g * cin_g * plane, 1, mw, widep, mw, bias, act};
+        spmm->fn(view, q0, q1, a);
+        const int64_t n1 = std::min<int64_t>(q1 * view.r, s.out_channels);
+        for (int64_t n = q0 * view.r; n < n1; ++n)
+          for (int64_t oh = 0; oh < s.out_h; ++oh)
+            std::copy(widep + n * mw + oh * wp, widep + n * mw + oh * wp + s.out_w, yi + n * pixels + oh * s.out_w);
+      }
+      if (padded) {
+#pragma omp barrier  // the next image overwrites the padded planes
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 // One input channel per group (depthwise, optionally with a channel multiplier): a direct
 // per-plane kernel over the dense filter; planes are independent, split statically.
 Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, const float* bias, Activation act,
@@ -173,6 +234,10 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
   const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
                          shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
   if (pointwise) return pointwise_conv(view, shape, x, bias, act, y);
+  // Stride 1: direct on padded planes (offsets must fit the kernels' 32-bit column indices).
+  const int64_t padded_input = shape.in_channels * (shape.in_h + 2 * shape.pad_h) * (shape.in_w + 2 * shape.pad_w);
+  if (shape.stride_h == 1 && shape.stride_w == 1 && padded_input < (int64_t(1) << 31))
+    return direct_conv(w, pack, shape, x, bias, act, y);
   return im2col_conv(view, shape, x, bias, act, y);
 }
 

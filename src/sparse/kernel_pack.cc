@@ -42,4 +42,15 @@ void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool ke
   if (out->has_kidx16) out->kidx16.assign(out->kidx.begin(), out->kidx.end());
 }
 
+
+void build_conv_offsets(ConvOffsets* out) {
+  const int taps = out->kh * out->kw;
+  out->kidx.resize(out->src->kidx.size());
+  for (size_t i = 0; i < out->kidx.size(); ++i) {
+    const int64_t k = out->src->kidx[i];
+    const int64_t c = k / taps, r = (k % taps) / out->kw, q = k % out->kw;
+    out->kidx[i] = static_cast<int32_t>(c * out->hp * out->wp + r * out->dil_h * out->wp + q * out->dil_w);
+  }
+}
+
 }  // namespace spiralkit

@@ -22,6 +22,17 @@ struct PanelPack {
   PanelView view() const;
 };
 
+// A panel pack's column indices remapped to element offsets into a zero-padded C x hp x wp input
+// (k = (c, r, q) -> c*hp*wp + r*dil_h*wp + q*dil_w): the K x M kernels then run a stride-1 k x k
+// convolution straight on the padded planes, with no im2col. Built once per input geometry.
+struct ConvOffsets {
+  const PanelPack* src = nullptr;
+  int64_t hp = 0, wp = 0;
+  int kh = 1, kw = 1, dil_h = 1, dil_w = 1;
+  std::vector<int32_t> kidx;
+};
+void build_conv_offsets(ConvOffsets* out);
+
 // Panels of height r from a dense rows x cols matrix: a block wherever any of the panel's rows
 // is non-zero at column k (all columns when keep_all: the dense fallback).
 void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool keep_all, PanelPack* out);

@@ -33,6 +33,10 @@ struct PackedWeight {
   const PanelPack& dense_panels() const;
   // Dense row-major values, built on first use and kept (depthwise conv reads it).
   const std::vector<float>& dense_values() const;
+  // Offsets of `src` (panels or dense_panels()) for a stride-1 conv on padded hp x wp planes;
+  // built on first use per geometry and kept.
+  const ConvOffsets& conv_offsets(const PanelPack& src, int64_t hp, int64_t wp, int kh, int kw, int dil_h,
+                                  int dil_w) const;
   // Real bytes of every stored array (values + indices).
   int64_t nbytes() const;
   // Writes the dense rows x cols matrix; exact inverse of pack_weight.
@@ -42,6 +46,8 @@ struct PackedWeight {
   mutable std::once_flag dense_once_, dense_panels_once_;
   mutable std::vector<float> dense_;
   mutable PanelPack dense_panels_;
+  mutable std::mutex conv_mutex_;
+  mutable std::vector<std::unique_ptr<ConvOffsets>> conv_offsets_;
 };
 
 // Packs a dense row-major rows x cols matrix whose zeros follow `pattern`. Refuses (InvalidArgument)
