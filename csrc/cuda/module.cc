@@ -137,6 +137,7 @@ class DeviceWeight {
   std::string pattern;
   Kernel kernel = Kernel::kDense;
   int block_rows = 1, block_cols = 1, nm_n = 0, nm_m = 0;
+  int64_t entries = 0;  // stored items the kernel loops over (see SpmmArgs::entries)
   DeviceBuffer values, row_ptr, col_idx, nm_offsets;
 
   int64_t nbytes() const {
@@ -193,6 +194,11 @@ Status pack_to_device(const float* dense, int64_t rows, int64_t cols, const spir
     spiralkit::Pattern csr;
     csr.kind = spiralkit::PatternKind::kUnstructured;
     SPIRALKIT_RETURN_IF_ERROR(spiralkit::pack_weight(dense, rows, cols, csr, &packed));
+  }
+  switch (w->kernel) {
+    case Kernel::kDense: w->entries = rows * cols; break;
+    case Kernel::kNm: w->entries = static_cast<int64_t>(packed->values.size()) / pattern.nm_n; break;
+    default: w->entries = static_cast<int64_t>(packed->col_idx.size()); break;
   }
   DeviceScope scope;
   SPIRALKIT_RETURN_IF_ERROR(scope.enter(device));
@@ -261,6 +267,7 @@ Status linear_impl(const DeviceWeight& w, uintptr_t x, int64_t m, uintptr_t y, u
   a.block_cols = w.block_cols;
   a.nm_n = w.nm_n;
   a.nm_m = w.nm_m;
+  a.entries = w.entries;
   a.num_sms = facts.num_sms;
   a.max_smem_per_block = facts.max_smem_optin;
   const auto s = reinterpret_cast<cudaStream_t>(stream);
@@ -268,7 +275,8 @@ Status linear_impl(const DeviceWeight& w, uintptr_t x, int64_t m, uintptr_t y, u
   const char* name = "";
   switch (w.kernel) {
     case Kernel::kDense:
-      if (m <= 16) {
+      // The tiled kernel once it has enough 64 x 64 tiles to fill the GPU; warp-per-row before.
+      if ((m + 63) / 64 * ((w.rows + 63) / 64) < 2 * static_cast<int64_t>(facts.num_sms)) {
         name = "spiralkit_f32_spmm_ukernel_dense__cuda";
         err = spiralkit::cuda::spiralkit_f32_spmm_ukernel_dense__cuda(a, s);
       } else {

@@ -1,7 +1,7 @@
-// BSR weight with R x 1 blocks (R = 4 or 8: `4x1`, `8x1`): one warp per block row (R output rows),
-// lanes stride over the row's blocks; a block is one K column and R contiguous values (vector
-// loads), so each staged activation feeds R multiply-adds. R * TM partial sums per lane,
-// reduce-scattered at the end.
+// BSR weight with R x 1 blocks (R = 4 or 8: `4x1`, `8x1`): a warp (2-8 for long, few block rows) per
+// block row (R output rows); lanes stride over the row's blocks; a block is one K column and R
+// contiguous values (vector loads), so each staged activation feeds R multiply-adds. R * TM partial
+// sums per lane, reduce-scattered at the end.
 #include "spmm-common.cuh"
 
 namespace spiralkit {
@@ -22,42 +22,36 @@ __device__ __forceinline__ void load_block(const float* p, float (&w)[R]) {
 }
 
 template <int R, int TM>
-__global__ void __launch_bounds__(256) bsr_rx1_kernel(const SpmmArgs a) {
+__global__ void __launch_bounds__(256) bsr_rx1_kernel(const SpmmArgs a, int wpu) {
   extern __shared__ float4 smem4[];
-  float* xs = reinterpret_cast<float*>(smem4);
+  float* smem = reinterpret_cast<float*>(smem4);
   const int64_t m0 = int64_t(blockIdx.y) * TM;
-  const detail::XTile<TM> tile = detail::make_tile<TM>(xs, a, m0, a.k);
-  const int lane = threadIdx.x & 31;
-  const int64_t warps = blockDim.x >> 5;
-  const int64_t block_rows = (a.n + R - 1) / R;
-  for (int64_t br = blockIdx.x * warps + (threadIdx.x >> 5); br < block_rows; br += int64_t(gridDim.x) * warps) {
-    float acc[R * TM];
-#pragma unroll
-    for (int t = 0; t < R * TM; ++t) acc[t] = 0.0f;
-    const int32_t end = __ldg(a.row_ptr + br + 1);
+  const detail::XTile<TM> tile = detail::make_tile<TM>(smem, a, m0, a.k);
+  detail::for_each_unit<R * TM>(
+      (a.n + R - 1) / R, wpu, detail::red_buffer(smem, TM, a.k),
+      [&](int64_t br, int first, int stride, float(&acc)[R * TM]) {
+        const int32_t end = __ldg(a.row_ptr + br + 1);
 #pragma unroll 2
-    for (int32_t b = __ldg(a.row_ptr + br) + lane; b < end; b += 32) {
-      float w[R];
-      load_block<R>(a.values + int64_t(b) * R, w);
-      float xv[TM];
-      tile.load(__ldg(a.col_idx + b), xv);
+        for (int32_t b = __ldg(a.row_ptr + br) + first; b < end; b += stride) {
+          float w[R];
+          load_block<R>(a.values + int64_t(b) * R, w);
+          float xv[TM];
+          tile.load(__ldg(a.col_idx + b), xv);
 #pragma unroll
-      for (int r = 0; r < R; ++r)
+          for (int r = 0; r < R; ++r)
 #pragma unroll
-        for (int t = 0; t < TM; ++t) acc[r * TM + t] = fmaf(w[r], xv[t], acc[r * TM + t]);
-    }
-    detail::warp_reduce_out<R * TM>(acc, lane, [&](int idx, float s) {
-      detail::store_out(a, m0 + idx % TM, br * R + idx / TM, s);
-    });
-  }
+            for (int t = 0; t < TM; ++t) acc[r * TM + t] = fmaf(w[r], xv[t], acc[r * TM + t]);
+        }
+      },
+      [&](int64_t br, int idx, float s) { detail::store_out(a, m0 + idx % TM, br * R + idx / TM, s); });
 }
 
 template <int R, int TM>
 cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
-  const detail::Geometry g = detail::unit_geometry(a, (a.n + R - 1) / R, TM, a.k);
+  const detail::Geometry g = detail::unit_geometry(a, (a.n + R - 1) / R, a.entries, TM, a.k, R * TM);
   cudaError_t err = detail::prepare_smem(bsr_rx1_kernel<R, TM>, g.smem);
   if (err != cudaSuccess) return err;
-  bsr_rx1_kernel<R, TM><<<g.grid, g.block, g.smem, stream>>>(a);
+  bsr_rx1_kernel<R, TM><<<g.grid, g.block, g.smem, stream>>>(a, g.wpu);
   return cudaGetLastError();
 }
 

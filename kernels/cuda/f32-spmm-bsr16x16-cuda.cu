@@ -67,7 +67,7 @@ cudaError_t launch(const SpmmArgs& a, int64_t kpad, cudaStream_t stream) {
   const int64_t m_tiles = (a.m + TM - 1) / TM;
   int64_t bx = block_rows;
   if (TM > 1) {
-    const int64_t target = (int64_t(a.num_sms) * 4 + m_tiles - 1) / m_tiles;
+    const int64_t target = (int64_t(a.num_sms) * 2 + m_tiles - 1) / m_tiles;
     if (bx > target) bx = target > 0 ? target : 1;
   }
   const size_t smem = TM > 1 ? size_t(kpad) * TM * sizeof(float) : 0;

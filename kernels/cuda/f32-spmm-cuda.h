@@ -32,6 +32,7 @@ struct SpmmArgs {
   const uint8_t* nm_offsets = nullptr;
   int block_rows = 1, block_cols = 1;
   int nm_n = 0, nm_m = 0;
+  int64_t entries = 0;  // stored items the kernel loops over: n * k, nnz, blocks or n * groups
 
   // Device facts, read once per device by the caller.
   int num_sms = 1;

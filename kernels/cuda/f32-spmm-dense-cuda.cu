@@ -1,6 +1,6 @@
-// Dense weight, few activation rows (GEMV-like, M <= 16): one warp per output row, lanes stride over
-// K (coalesced weight rows), TM partial sums per lane, reduce-scattered at the end. Larger M goes
-// to the tiled kernel (f32-spmm-gemm-cuda.cu).
+// Dense weight (the fallback): a warp (or 2-8 warps for long rows) per output row, lanes stride over
+// K (coalesced weight rows), TM partial sums per lane, reduce-scattered at the end. Used while the
+// tiled kernel (f32-spmm-gemm-cuda.cu) would have too few tiles to fill the GPU.
 #include "spmm-common.cuh"
 
 namespace spiralkit {
@@ -8,36 +8,33 @@ namespace cuda {
 namespace {
 
 template <int TM>
-__global__ void __launch_bounds__(256) dense_rows_kernel(const SpmmArgs a) {
+__global__ void __launch_bounds__(256) dense_rows_kernel(const SpmmArgs a, int wpu) {
   extern __shared__ float4 smem4[];
-  float* xs = reinterpret_cast<float*>(smem4);
+  float* smem = reinterpret_cast<float*>(smem4);
   const int64_t m0 = int64_t(blockIdx.y) * TM;
-  const detail::XTile<TM> tile = detail::make_tile<TM>(xs, a, m0, a.k);
-  const int lane = threadIdx.x & 31;
-  const int64_t warps = blockDim.x >> 5;
-  for (int64_t row = blockIdx.x * warps + (threadIdx.x >> 5); row < a.n; row += int64_t(gridDim.x) * warps) {
-    float acc[TM];
-#pragma unroll
-    for (int t = 0; t < TM; ++t) acc[t] = 0.0f;
-    const float* wrow = a.values + row * a.k;
+  const detail::XTile<TM> tile = detail::make_tile<TM>(smem, a, m0, a.k);
+  detail::for_each_unit<TM>(
+      a.n, wpu, detail::red_buffer(smem, TM, a.k),
+      [&](int64_t row, int first, int stride, float(&acc)[TM]) {
+        const float* wrow = a.values + row * a.k;
 #pragma unroll 4
-    for (int64_t kk = lane; kk < a.k; kk += 32) {
-      const float w = __ldg(wrow + kk);
-      float xv[TM];
-      tile.load(kk, xv);
+        for (int64_t kk = first; kk < a.k; kk += stride) {
+          const float w = __ldg(wrow + kk);
+          float xv[TM];
+          tile.load(kk, xv);
 #pragma unroll
-      for (int t = 0; t < TM; ++t) acc[t] = fmaf(w, xv[t], acc[t]);
-    }
-    detail::warp_reduce_out<TM>(acc, lane, [&](int t, float s) { detail::store_out(a, m0 + t, row, s); });
-  }
+          for (int t = 0; t < TM; ++t) acc[t] = fmaf(w, xv[t], acc[t]);
+        }
+      },
+      [&](int64_t row, int t, float s) { detail::store_out(a, m0 + t, row, s); });
 }
 
 template <int TM>
 cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
-  const detail::Geometry g = detail::unit_geometry(a, a.n, TM, a.k);
+  const detail::Geometry g = detail::unit_geometry(a, a.n, a.n * a.k, TM, a.k, TM);
   cudaError_t err = detail::prepare_smem(dense_rows_kernel<TM>, g.smem);
   if (err != cudaSuccess) return err;
-  dense_rows_kernel<TM><<<g.grid, g.block, g.smem, stream>>>(a);
+  dense_rows_kernel<TM><<<g.grid, g.block, g.smem, stream>>>(a, g.wpu);
   return cudaGetLastError();
 }
 

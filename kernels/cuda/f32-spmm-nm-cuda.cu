@@ -1,6 +1,6 @@
-// N:M weight (any N < M <= 255; 2:4 is the common one): one warp per output row, lanes stride over
-// the row's groups of M columns; a group holds N (value, uint8 offset) slots, unused slots are zero
-// at a valid column. TM partial sums per lane, reduce-scattered at the end.
+// N:M weight (any N < M <= 255; 2:4 is the common one): a warp (2-8 for long, few rows) per output
+// row, lanes stride over the row's groups of M columns; a group holds N (value, uint8 offset) slots,
+// unused slots are zero at a valid column. TM partial sums per lane, reduce-scattered at the end.
 #include "spmm-common.cuh"
 
 namespace spiralkit {
@@ -8,56 +8,54 @@ namespace cuda {
 namespace {
 
 template <int TM>
-__global__ void __launch_bounds__(256) nm_kernel(const SpmmArgs a) {
+__global__ void __launch_bounds__(256) nm_kernel(const SpmmArgs a, int wpu) {
   extern __shared__ float4 smem4[];
-  float* xs = reinterpret_cast<float*>(smem4);
+  float* smem = reinterpret_cast<float*>(smem4);
   const int64_t m0 = int64_t(blockIdx.y) * TM;
-  const detail::XTile<TM> tile = detail::make_tile<TM>(xs, a, m0, a.k);
-  const int lane = threadIdx.x & 31;
-  const int64_t warps = blockDim.x >> 5;
+  const detail::XTile<TM> tile = detail::make_tile<TM>(smem, a, m0, a.k);
   const int nn = a.nm_n, mm = a.nm_m;
   const int64_t groups = (a.k + mm - 1) / mm;
-  for (int64_t row = blockIdx.x * warps + (threadIdx.x >> 5); row < a.n; row += int64_t(gridDim.x) * warps) {
-    float acc[TM];
-#pragma unroll
-    for (int t = 0; t < TM; ++t) acc[t] = 0.0f;
-    const int64_t slot0 = row * groups * nn;
-    if (nn == 2) {
-      // 2:M: one 8-byte value load and one 2-byte offset load per group.
-      const float2* v2 = reinterpret_cast<const float2*>(a.values + slot0);
-      const uchar2* o2 = reinterpret_cast<const uchar2*>(a.nm_offsets + slot0);
+  detail::for_each_unit<TM>(
+      a.n, wpu, detail::red_buffer(smem, TM, a.k),
+      [&](int64_t row, int first, int stride, float(&acc)[TM]) {
+        const int64_t slot0 = row * groups * nn;
+        if (nn == 2) {
+          // 2:M: one 8-byte value load and one 2-byte offset load per group.
+          const float2* v2 = reinterpret_cast<const float2*>(a.values + slot0);
+          const uchar2* o2 = reinterpret_cast<const uchar2*>(a.nm_offsets + slot0);
 #pragma unroll 4
-      for (int64_t g = lane; g < groups; g += 32) {
-        const float2 w = __ldg(v2 + g);
-        const uchar2 o = __ldg(o2 + g);
-        float x0[TM], x1[TM];
-        tile.load(g * mm + o.x, x0);
-        tile.load(g * mm + o.y, x1);
+          for (int64_t g = first; g < groups; g += stride) {
+            const float2 w = __ldg(v2 + g);
+            const uchar2 o = __ldg(o2 + g);
+            float x0[TM], x1[TM];
+            tile.load(g * mm + o.x, x0);
+            tile.load(g * mm + o.y, x1);
 #pragma unroll
-        for (int t = 0; t < TM; ++t) acc[t] = fmaf(w.y, x1[t], fmaf(w.x, x0[t], acc[t]));
-      }
-    } else {
-      for (int64_t g = lane; g < groups; g += 32) {
-        for (int s = 0; s < nn; ++s) {
-          const int64_t slot = slot0 + g * nn + s;
-          const float w = __ldg(a.values + slot);
-          float xv[TM];
-          tile.load(g * mm + __ldg(a.nm_offsets + slot), xv);
+            for (int t = 0; t < TM; ++t) acc[t] = fmaf(w.y, x1[t], fmaf(w.x, x0[t], acc[t]));
+          }
+        } else {
+          for (int64_t g = first; g < groups; g += stride) {
+            for (int s = 0; s < nn; ++s) {
+              const int64_t slot = slot0 + g * nn + s;
+              const float w = __ldg(a.values + slot);
+              float xv[TM];
+              tile.load(g * mm + __ldg(a.nm_offsets + slot), xv);
 #pragma unroll
-          for (int t = 0; t < TM; ++t) acc[t] = fmaf(w, xv[t], acc[t]);
+              for (int t = 0; t < TM; ++t) acc[t] = fmaf(w, xv[t], acc[t]);
+            }
+          }
         }
-      }
-    }
-    detail::warp_reduce_out<TM>(acc, lane, [&](int t, float s) { detail::store_out(a, m0 + t, row, s); });
-  }
+      },
+      [&](int64_t row, int t, float s) { detail::store_out(a, m0 + t, row, s); });
 }
 
 template <int TM>
 cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
-  const detail::Geometry g = detail::unit_geometry(a, a.n, TM, a.k);
+  const int64_t groups = (a.k + a.nm_m - 1) / a.nm_m;
+  const detail::Geometry g = detail::unit_geometry(a, a.n, a.n * groups, TM, a.k, TM);
   cudaError_t err = detail::prepare_smem(nm_kernel<TM>, g.smem);
   if (err != cudaSuccess) return err;
-  nm_kernel<TM><<<g.grid, g.block, g.smem, stream>>>(a);
+  nm_kernel<TM><<<g.grid, g.block, g.smem, stream>>>(a, g.wpu);
   return cudaGetLastError();
 }
 

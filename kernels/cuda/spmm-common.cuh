@@ -34,15 +34,24 @@ __device__ __forceinline__ void store_out(const SpmmArgs& a, int64_t i, int64_t 
 }
 
 // Stages rows [m0, m0 + TM) of x into xs[k * TM + t] (zero beyond m and beyond k, up to kpad), so
-// that one column's TM activations are contiguous. Reads are coalesced along k.
+// that one column's TM activations are contiguous. Thread j takes columns j, j + blockDim.x, ...:
+// its TM global reads are coalesced across the warp; its TM values go out as vector stores.
 template <int TM>
 __device__ __forceinline__ void stage_x(float* xs, const SpmmArgs& a, int64_t m0, int64_t kpad) {
-  const int64_t total = kpad * TM;
-  for (int64_t idx = threadIdx.x; idx < total; idx += blockDim.x) {
-    const int64_t t = idx / kpad, kk = idx - t * kpad;
-    float v = 0.0f;
-    if (kk < a.k && m0 + t < a.m) v = __ldg(a.x + (m0 + t) * a.k + kk);
-    xs[kk * TM + t] = v;
+  const float* xrow = a.x + m0 * a.k;
+  const int valid = a.m - m0 < TM ? static_cast<int>(a.m - m0) : TM;
+  for (int64_t kk = threadIdx.x; kk < kpad; kk += blockDim.x) {
+    float v[TM];
+#pragma unroll
+    for (int t = 0; t < TM; ++t) v[t] = (kk < a.k && t < valid) ? __ldg(xrow + t * a.k + kk) : 0.0f;
+    if constexpr (TM % 4 == 0) {
+      float4* q = reinterpret_cast<float4*>(xs + kk * TM);
+#pragma unroll
+      for (int j = 0; j < TM / 4; ++j) q[j] = make_float4(v[4 * j], v[4 * j + 1], v[4 * j + 2], v[4 * j + 3]);
+    } else {
+#pragma unroll
+      for (int t = 0; t < TM; ++t) xs[kk * TM + t] = v[t];
+    }
   }
   __syncthreads();
 }
@@ -129,11 +138,45 @@ __device__ __forceinline__ void warp_reduce_out(float (&v)[A], int lane, Out out
   }
 }
 
+// Runs `units` independent output units (a row, or a block row) with `wpu` warps per unit
+// (1, 2, 4 or 8; wpu > 1 splits a long unit's entries across warps and adds their partial sums
+// through shared memory `red` [warps * A]). body(unit, first, stride, acc) accumulates the unit's
+// entries first, first + stride, ... into acc[A]; store(unit, value_index, sum) writes one output.
+template <int A, typename Body, typename Store>
+__device__ __forceinline__ void for_each_unit(int64_t units, int wpu, float* red, Body body, Store store) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int groups = (blockDim.x >> 5) / wpu;  // units in flight per CTA
+  const int g = warp / wpu, wi = warp % wpu;
+  for (int64_t base = int64_t(blockIdx.x) * groups; base < units; base += int64_t(gridDim.x) * groups) {
+    const int64_t unit = base + g;
+    float acc[A];
+#pragma unroll
+    for (int i = 0; i < A; ++i) acc[i] = 0.0f;
+    if (unit < units) body(unit, wi * 32 + lane, 32 * wpu, acc);
+    if (wpu == 1) {
+      if (unit < units) warp_reduce_out<A>(acc, lane, [&](int idx, float s) { store(unit, idx, s); });
+    } else {
+      warp_reduce_out<A>(acc, lane, [&](int idx, float s) { red[warp * A + idx] = s; });
+      __syncthreads();
+      for (int j = threadIdx.x; j < groups * A; j += blockDim.x) {
+        const int gg = j / A, idx = j % A;
+        if (base + gg < units) {
+          float s = 0.0f;
+          for (int w = 0; w < wpu; ++w) s += red[(gg * wpu + w) * A + idx];
+          store(base + gg, idx, s);
+        }
+      }
+      __syncthreads();
+    }
+  }
+}
+
 // ---- host side: launch geometry
 
 inline int choose_tm(int64_t m, int64_t kpad, int max_smem) {
   // Largest staged tile that fits a reasonable share of shared memory (2 CTAs per SM on sm_90).
-  const int64_t budget = max_smem < 100 * 1024 ? max_smem : 100 * 1024;
+  // 4 KiB stay free for the cross-warp reduction buffer.
+  const int64_t budget = max_smem - 4096 < 100 * 1024 ? max_smem - 4096 : 100 * 1024;
   const int want = m >= 6 ? 8 : (m >= 3 ? 4 : (m >= 2 ? 2 : 1));
   for (int tm = want; tm > 1; tm /= 2) {
     if (kpad * tm * int64_t(sizeof(float)) <= budget) return tm;
@@ -144,23 +187,39 @@ inline int choose_tm(int64_t m, int64_t kpad, int max_smem) {
 struct Geometry {
   dim3 grid, block;
   size_t smem = 0;
+  int wpu = 1;
 };
 
-// Warp-per-unit kernels: `units` independent units (rows or block rows), TM activation rows per CTA.
-inline Geometry unit_geometry(const SpmmArgs& a, int64_t units, int tm, int64_t kpad) {
+// Warp-per-unit kernels: `units` independent units (rows or block rows) holding `entries` loop items
+// in all (non-zeros, blocks, groups), TM activation rows per CTA, A partial sums per lane.
+inline Geometry unit_geometry(const SpmmArgs& a, int64_t units, int64_t entries, int tm, int64_t kpad, int acc) {
   Geometry g;
   const int64_t m_tiles = (a.m + tm - 1) / tm;
-  const int warps = tm == 1 ? 4 : 8;  // staged tiles amortise the staging over more warps
-  int64_t bx = (units + warps - 1) / warps;
+  const int warps = 8;
+  // Split long units across warps while the GPU has fewer than ~32 warps per SM to run and each
+  // warp keeps at least two loop trips per lane.
+  const int64_t per_unit = units > 0 ? entries / units : 0;
+  int wpu = 1;
+  while (wpu < warps && units * m_tiles * wpu * 2 <= int64_t(a.num_sms) * 32 && per_unit >= int64_t(64) * wpu * 2) {
+    wpu *= 2;
+  }
+  const int groups = warps / wpu;
+  int64_t bx = (units + groups - 1) / groups;
   if (tm > 1) {
-    // Every CTA stages its x tile: bound the CTAs per tile so staging stays a small share of traffic.
-    const int64_t target = (int64_t(a.num_sms) * 4 + m_tiles - 1) / m_tiles;
+    // Every CTA stages its x tile: about two CTAs per SM in all keeps staging a small share of traffic.
+    const int64_t target = (int64_t(a.num_sms) * 2 + m_tiles - 1) / m_tiles;
     if (bx > target) bx = target > 0 ? target : 1;
   }
   g.grid = dim3(static_cast<unsigned>(bx), static_cast<unsigned>(m_tiles), 1);
   g.block = dim3(32 * warps, 1, 1);
-  g.smem = tm > 1 ? size_t(kpad) * tm * sizeof(float) : 0;
+  g.smem = (tm > 1 ? size_t(kpad) * tm * sizeof(float) : 0) + (wpu > 1 ? size_t(warps) * acc * sizeof(float) : 0);
+  g.wpu = wpu;
   return g;
+}
+
+// Offset of the cross-warp reduction buffer in dynamic shared memory (after the staged tile).
+__device__ __forceinline__ float* red_buffer(float* smem, int tm, int64_t kpad) {
+  return tm > 1 ? smem + kpad * tm : smem;
 }
 
 // Launches over slices of at most 65535 CTA rows of activation tiles (gridDim.y's limit).

@@ -109,7 +109,7 @@ def test_reduction_sizes(pattern, k):
     # K = 1 (tiny), 5000 (smaller staged tile), 30000 (too large to stage: direct loads).
     if k == 1 and pattern in ("2:4", "16x16"):
         pytest.skip("pattern needs more columns")
-    dense, _, wd = _weight(pattern, 40, k, 0.8, seed=2)
+    dense, _, wd = _weight(pattern, 37, k, 0.8, seed=2)  # 37 rows: partial warp groups
     for rows in (1, 9):
         x = torch.randn(rows, k, device="cuda")
         assert _rel_err(skc.linear(x, wd, None, "relu"), _reference(x, dense, None, "relu")) < TOL
