@@ -47,7 +47,7 @@ def run_method(method: str, teacher, pattern: str, target: float, seed: int, arg
         p.requires_grad_(True)
     student.train()
     prune_cfg = PruneConfig(criterion="magnitude", pattern=pattern, allocation="global", seed=seed)
-    per_round = args.epochs // args.rounds
+    per_round = (args.epochs - args.final_epochs) // args.rounds
     started = time.perf_counter()
     if method == "one-shot":
         layers = _layer_names(student, prune_cfg)  # the spiral's layer choice
@@ -58,8 +58,9 @@ def run_method(method: str, teacher, pattern: str, target: float, seed: int, arg
         report = sparsity_report(student, reference)
     else:
         loss = "soft" if method == "spiral" else "task"
-        cfg = SpiralConfig(rounds=args.rounds, target_sparsity=target, schedule="cubic", teacher="original",
-                           stop_on_drop=False, tolerance=1.0, seed=seed,
+        cfg = SpiralConfig(rounds=args.rounds, target_sparsity=target, schedule="cubic",
+                           teacher=args.teacher_choice if method == "spiral" else "original",
+                           stop_on_drop=False, tolerance=1.0, seed=seed, final_epochs=args.final_epochs,
                            output_dir=str(Path(args.out) / f"{method}-{pattern}-{target}-s{seed}"), prune=prune_cfg,
                            distill=DistillConfig(loss=loss, epochs=per_round, lr=args.lr, temperature=4.0,
                                                  alpha=args.alpha, seed=seed))
@@ -106,6 +107,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10, help="total compression epochs, every method")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--final-epochs", type=int, default=0,
+                    help="spiral and gmp: of --epochs, this many go to the last round (recovery at the target)")
+    ap.add_argument("--teacher-choice", default="original", help="spiral teacher: original, previous, best")
     ap.add_argument("--targets", nargs="+", default=DEFAULT_TARGETS, help="pattern=sparsity cases")
     ap.add_argument("--alpha", type=float, default=0.9, help="spiral: weight of the KD term")
     ap.add_argument("--threads", type=int, default=2)

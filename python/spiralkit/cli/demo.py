@@ -36,15 +36,15 @@ def demo_recipe(args):
     )
 
 
-def final_table(result, teacher, example, pattern: str) -> str:
-    """Teacher vs kept student: accuracy, sparsity, size and latency (dense PyTorch for both;
-    spiralkit's kernels for the student once ``spiralkit.sparsify`` is available)."""
+def final_table(result, teacher, example) -> str:
+    """Teacher vs kept student: accuracy, sparsity, size and latency (dense PyTorch for both, and
+    the student on spiralkit's kernels, same threads, same run)."""
     from spiralkit.compress.latency import spiralkit_latency, torch_latency
 
     first, best = result.records[0], result.best
     t_lat = torch_latency(teacher, example)
     s_lat = torch_latency(result.model, example)
-    k_lat = spiralkit_latency(result.model, example, pattern)
+    k_lat = spiralkit_latency(result.model, example)
     rows = [
         ("", "teacher", "student"),
         ("val accuracy", f"{first['metrics']['accuracy']:.4f}", f"{best['metrics']['accuracy']:.4f}"),
@@ -71,6 +71,6 @@ def run(args) -> int:
 
     example = torch.from_numpy(mnist.load("test")[0][:64].copy())
     print()
-    print(final_table(result, teacher, example, recipe.spiral.prune.pattern))
+    print(final_table(result, teacher, example))
     print(f"\nplot: {result.output_dir}/rounds.png   rounds: {result.output_dir}/rounds.json")
     return 0

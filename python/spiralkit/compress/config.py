@@ -173,7 +173,8 @@ class SpiralConfig(_TomlMixin):
     the teacher chosen by ``teacher`` ("original" model, "previous" round's student, "best" round
     so far). The run stops after the last round, or (``stop_on_drop``) at the first round whose
     primary metric falls more than ``tolerance`` below the original model's; the result is the
-    sparsest round within tolerance. ``l1_epochs`` > 0 runs L1-regularised training first.
+    sparsest round within tolerance. ``l1_epochs`` > 0 runs L1-regularised training first;
+    ``final_epochs`` > 0 lengthens the last round's distillation (recovery at the target sparsity).
     """
 
     version: int = CONFIG_VERSION
@@ -186,6 +187,7 @@ class SpiralConfig(_TomlMixin):
     stop_on_drop: bool = True
     l1_epochs: int = 0
     l1_lambda: float = 1e-5
+    final_epochs: int = 0
     output_dir: str = "runs/spiral"
     seed: int = 0
     prune: PruneConfig = field(default_factory=PruneConfig)
@@ -208,8 +210,8 @@ class SpiralConfig(_TomlMixin):
             raise ValueError(f"teacher: unknown '{self.teacher}'; known: {', '.join(TEACHERS)}")
         if self.tolerance < 0:
             raise ValueError(f"tolerance: expected >= 0, got {self.tolerance}")
-        if self.l1_epochs < 0 or self.l1_lambda < 0:
-            raise ValueError("l1_epochs and l1_lambda: expected >= 0")
+        if self.l1_epochs < 0 or self.l1_lambda < 0 or self.final_epochs < 0:
+            raise ValueError("l1_epochs, l1_lambda and final_epochs: expected >= 0")
         self.prune.validate()
         self.distill.validate()
 

@@ -33,15 +33,17 @@ def torch_latency(model, example_inputs, **kwargs) -> dict[str, float]:
     return measure_latency(run, **kwargs)
 
 
-def spiralkit_latency(model, example_inputs, pattern: str, **kwargs) -> "dict[str, float] | None":
-    """Latency of the pruned ``model`` on spiralkit's kernels via ``spiralkit.sparsify``; None
-    while the native modules are not available (the table then shows '-')."""
-    try:
-        import spiralkit
-        from spiralkit.compress.masks import strip_masks
-        import copy
+def spiralkit_latency(model, example_inputs, **kwargs) -> "dict[str, float] | None":
+    """Latency of the pruned ``model`` on spiralkit's kernels (``spiralkit.sparsify`` picks each
+    layer's kernel from its mask), with as many threads as torch uses, so the comparison with
+    :func:`torch_latency` is like for like. None while the native extension is not built."""
+    import torch
 
-        sparse_model = spiralkit.sparsify(strip_masks(copy.deepcopy(model)))
-    except (ImportError, AttributeError, NotImplementedError):
+    import spiralkit
+
+    try:
+        spiralkit.set_num_threads(torch.get_num_threads())
+        sparse_model = spiralkit.sparsify(model)
+    except ImportError:
         return None
-    return torch_latency(sparse_model, example_inputs, **kwargs)
+    return torch_latency(sparse_model, example_inputs.cpu(), **kwargs)

@@ -204,7 +204,8 @@ class _Run:
         prune(self.model, prune_cfg, self.train_data, loss_fn=_distill_loss(teacher, cfg.distill),
               val_data=self.val_data, evaluate=self.evaluate, example_inputs=self.example,
               primary_metric=self.primary)
-        distill_cfg = dataclasses.replace(cfg.distill, seed=cfg.distill.seed + r)
+        extra = cfg.final_epochs if r == cfg.rounds else 0
+        distill_cfg = dataclasses.replace(cfg.distill, seed=cfg.distill.seed + r, epochs=cfg.distill.epochs + extra)
         result = distill(self.model, teacher, distill_cfg, self.train_data, None, progress=self.progress,
                          desc=f"round {r}")
         return self.measure(r, goal, started, result.losses)

@@ -92,3 +92,12 @@ def test_not_toml(tmp_path, capsys):
     path.write_text("[spiral\nrounds = ")
     assert main(["compress", str(path)]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_example_recipes_stay_valid(capsys):
+    from pathlib import Path
+
+    recipes = sorted((Path(__file__).parents[3] / "examples" / "recipes").glob("*.toml"))
+    assert recipes
+    for path in recipes:
+        assert main(["compress", str(path), "--check"]) == 0, capsys.readouterr().err
