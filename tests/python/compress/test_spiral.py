@@ -101,3 +101,15 @@ def test_resume_refuses_a_different_recipe(mnist_small, tmp_path):
 
 
 spiral_module_prune = spiral_module.prune
+
+
+def test_l1_pretraining_shrinks_the_layers_to_prune(mnist_small, tmp_path):
+    teacher, train, val = mnist_small
+    norms = []
+    for lam in (0.0, 1e-3):
+        student = _student(teacher)
+        cfg = _config(tmp_path / f"l1-{lam}", rounds=1, l1_epochs=1, l1_lambda=lam)
+        run = spiral_module._Run(student, cfg, train, val, teacher, None, None, progress=False)
+        run.l1_pretrain()
+        norms.append(sum(m.weight.abs().sum().item() for m in run.layers.values()))
+    assert norms[1] < 0.9 * norms[0]
