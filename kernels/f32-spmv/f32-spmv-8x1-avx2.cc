@@ -4,5 +4,5 @@
 
 void spiralkit::spiralkit_f32_spmv_ukernel_8x1__avx2(const PanelView& w, int64_t p_begin, int64_t p_end,
                                                      const float* x, float* y, const float* bias, Activation act) {
-  spmv_blocks<8>(w, p_begin, p_end, x, y, bias, act);
+  spmv_wide<8>(w, p_begin, p_end, x, y, bias, act);
 }

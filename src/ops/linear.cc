@@ -16,6 +16,14 @@ namespace {
 
 // Rows below this run as repeated GEMV (cheaper than R broadcasts per block on a narrow tile).
 constexpr int64_t kGemvRows = 4;
+// Multiply-adds per thread below which another thread costs more (fork/join, ~1 us) than it saves.
+constexpr int64_t kMinWorkPerThread = 32 * 1024;
+
+int useful_threads(const PanelView& v, int64_t m) {
+  const int64_t work = (static_cast<int64_t>(v.ptr[v.panels]) * v.r + v.panels) * m;
+  const int64_t by_work = std::max<int64_t>(1, work / kMinWorkPerThread);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), v.panels, by_work})));
+}
 
 std::vector<float>& scratch(int i) {
   thread_local std::vector<float> buffers[2];
@@ -29,7 +37,7 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
   if (m == 0) return Status::Ok();
   const PanelPack& pack = plan_panels(w, m);
   const PanelView view = pack.view();
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), view.panels)));
+  const int threads = useful_threads(view, m);
   const SpmvRow* spmv = select_spmv(view.r);
   if (m < kGemvRows && view.kidx16) {
 #pragma omp parallel num_threads(threads)

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from spiralkit._arrays import from_user_array, to_user_array
 from spiralkit._native import lib
 from spiralkit.ops._common import check_bias, check_weight
 from spiralkit.ops.activation import activation_code
+from spiralkit.sparse import SparseWeight
+
+_F32 = np.dtype(np.float32)
 
 
 def linear(x, w, bias=None, activation=None):
     """x of shape (..., K) -> (..., N). Returns the same array kind as ``x``."""
+    # Fast path for the common inference call (a GEMV costs microseconds, so checks count):
+    # float32 C-contiguous (M, K) numpy x, numpy bias or None, no activation. Anything else, or
+    # any mismatch, takes the checked path below with its precise error messages.
+    if (
+        activation is None
+        and type(x) is np.ndarray
+        and type(w) is SparseWeight
+        and x.ndim == 2
+        and x.dtype == _F32
+        and x.flags.c_contiguous
+        and len(w._shape) == 2
+        and x.shape[1] == w._shape[1]
+        and (bias is None or (type(bias) is np.ndarray and bias.dtype == _F32 and bias.shape == (w._shape[0],)
+                             and bias.flags.c_contiguous))
+    ):
+        return lib().linear(x, w._packed, bias, 0)
     w = check_weight(w)
     if len(w.shape) != 2:
         raise ValueError(f"w: expected a 2-D linear weight, got a {len(w.shape)}-D weight of shape {w.shape}")
