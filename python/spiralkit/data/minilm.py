@@ -258,6 +258,13 @@ class MiniLMEncoder(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The last layer's hidden states, ``(batch, seq, hidden_size)``."""
+        return self.hidden_states(input_ids, attention_mask, token_type_ids)[-1]
+
+    def hidden_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """The embedding output and every layer's output, ``num_hidden_layers + 1`` tensors of
+        ``(batch, seq, hidden_size)`` (what layer-wise distillation hints match)."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids: expected a 2-D (batch, seq) tensor, got shape {tuple(input_ids.shape)}")
         if attention_mask.shape != input_ids.shape:
@@ -274,9 +281,11 @@ class MiniLMEncoder(nn.Module):
         x = self.embeddings(input_ids, token_type_ids)
         dtype = x.dtype
         additive = (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+        states = [x]
         for layer in self.encoder.layer:
             x = layer(x, additive)
-        return x
+            states.append(x)
+        return states
 
     def pool(self, tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Sentence embedding from token states, as the configured pooling (+ normalisation)."""
