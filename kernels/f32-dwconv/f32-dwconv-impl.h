@@ -1,47 +1,113 @@
-// Depthwise convolution of one channel plane, dense filter: each output row accumulates
-// kh x kw shifted input rows with vector FMAs (stride 1) or strided scalar lanes (stride > 1),
-// starting from the bias; activation at the end. Internal linkage.
+// Depthwise convolution of one channel plane, dense filter. The plane is copied once into a
+// zero-padded scratch (plus slack for full-width loads), so every tap is an in-bounds load; each
+// vector of outputs then accumulates all kh x kw taps in a register (bias first, activation last)
+// and is stored once. Stride 2 deinterleaves two vectors (V::load_s2); other strides gather lanes.
+// Internal linkage.
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "simd/epilogue.h"
 #include "spiralkit_kernels/panels.h"
 
 namespace {
+
 template <class V>
-void dwconv_plane(const spiralkit::DwArgs& a) {
+inline typename V::T load_strided(const float* p, int stride) {
+  if (stride == 1) return V::load(p);
+  if constexpr (V::W > 1) {
+    if (stride == 2) return V::load_s2(p);
+  }
+  alignas(64) float lanes[V::W];
+  for (int i = 0; i < V::W; ++i) lanes[i] = p[int64_t(i) * stride];
+  return V::load(lanes);
+}
+
+// 3x3, dilation 1, stride S: the nine weights stay in registers; two output vectors per step
+// give the FMA chains independent work.
+template <class V, int S>
+void dw3x3_rows(const spiralkit::DwArgs& a, const float* P, int64_t wp) {
+  using T = typename V::T;
   constexpr int W = V::W;
+  T w[9];
+  for (int t = 0; t < 9; ++t) w[t] = V::set1(a.w[t]);
+  const T bias = V::set1(a.bias);
+  auto tap = [&](const float* p) -> T { return S == 1 ? V::load(p) : load_strided<V>(p, S); };
   for (int64_t oh = 0; oh < a.out_h; ++oh) {
     float* y = a.y + oh * a.out_w;
-    for (int64_t i = 0; i < a.out_w; ++i) y[i] = a.bias;
-    for (int r = 0; r < a.kh; ++r) {
-      const int64_t ih = oh * a.stride_h - a.pad_h + int64_t(r) * a.dil_h;
-      if (ih < 0 || ih >= a.in_h) continue;
-      const float* src = a.x + ih * a.in_w;
-      for (int q = 0; q < a.kw; ++q) {
-        const float wv = a.w[r * a.kw + q];
-        const int64_t off = int64_t(q) * a.dil_w - a.pad_w;
-        int64_t lo = off >= 0 ? 0 : (-off + a.stride_w - 1) / a.stride_w;
-        int64_t hi = a.in_w - off <= 0 ? 0 : (a.in_w - off + a.stride_w - 1) / a.stride_w;
-        lo = std::min(lo, a.out_w);
-        hi = std::clamp(hi, lo, a.out_w);
-        if (a.stride_w == 1) {
-          const typename V::T wb = V::set1(wv);
-          const float* s = src + off;
-          int64_t ow = lo;
-          for (; ow + W <= hi; ow += W) V::store(y + ow, V::fma(wb, V::load(s + ow), V::load(y + ow)));
-          if (ow < hi) {
-            const int n = static_cast<int>(hi - ow);
-            V::store_n(y + ow, V::fma(wb, V::load_n(s + ow, n), V::load_n(y + ow, n)), n);
-          }
-        } else {
-          for (int64_t ow = lo; ow < hi; ++ow) y[ow] += wv * src[ow * a.stride_w + off];
-        }
+    const float* r0 = P + oh * S * wp;
+    const float* r1 = r0 + wp;
+    const float* r2 = r1 + wp;
+    int64_t ow = 0;
+    for (; ow < a.out_w; ow += 2 * W) {
+      const int64_t i = ow * S, j = (ow + W) * S;
+      T acc0 = bias, acc1 = bias;
+#pragma GCC unroll 3
+      for (int q = 0; q < 3; ++q) {
+        acc0 = V::fma(w[q], tap(r0 + i + q), acc0);
+        acc1 = V::fma(w[q], tap(r0 + j + q), acc1);
+        acc0 = V::fma(w[3 + q], tap(r1 + i + q), acc0);
+        acc1 = V::fma(w[3 + q], tap(r1 + j + q), acc1);
+        acc0 = V::fma(w[6 + q], tap(r2 + i + q), acc0);
+        acc1 = V::fma(w[6 + q], tap(r2 + j + q), acc1);
       }
+      acc0 = vec_activation<V>(acc0, a.act);
+      acc1 = vec_activation<V>(acc1, a.act);
+      const int64_t n0 = std::min<int64_t>(W, a.out_w - ow), n1 = std::min<int64_t>(W, a.out_w - ow - W);
+      if (n0 == W) V::store(y + ow, acc0); else V::store_n(y + ow, acc0, static_cast<int>(n0));
+      if (n1 == W) V::store(y + ow + W, acc1); else if (n1 > 0) V::store_n(y + ow + W, acc1, static_cast<int>(n1));
     }
-    if (a.act != spiralkit::Activation::kNone)
-      for (int64_t i = 0; i < a.out_w; ++i) y[i] = spiralkit::apply_activation(y[i], a.act);
+    scalar_activation(y, a.out_w, a.act);
   }
 }
+
+template <class V>
+void dwconv_plane(const spiralkit::DwArgs& a) {
+  using T = typename V::T;
+  constexpr int W = V::W;
+  const int64_t hp = a.in_h + 2 * a.pad_h, wp = a.in_w + 2 * a.pad_w;
+  const int64_t slack = int64_t(4) * W * std::max(a.stride_w, 1) + int64_t(a.kw) * a.dil_w;
+  thread_local std::vector<float> padded;
+  if (padded.size() < static_cast<size_t>(hp * wp + slack)) padded.resize(static_cast<size_t>(hp * wp + slack));
+  float* P = padded.data();
+  std::fill(P, P + a.pad_h * wp, 0.0f);
+  for (int64_t h = 0; h < a.in_h; ++h) {
+    float* row = P + (h + a.pad_h) * wp;
+    std::fill(row, row + a.pad_w, 0.0f);
+    std::copy(a.x + h * a.in_w, a.x + (h + 1) * a.in_w, row + a.pad_w);
+    std::fill(row + a.pad_w + a.in_w, row + wp, 0.0f);
+  }
+  std::fill(P + (a.pad_h + a.in_h) * wp, P + hp * wp + slack, 0.0f);
+  if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w && a.stride_w <= 2) {
+    if (a.stride_w == 1) dw3x3_rows<V, 1>(a, P, wp); else dw3x3_rows<V, 2>(a, P, wp);
+    return;
+  }
+  const int taps = a.kh * a.kw;
+  T wv[25];
+  const bool small = taps <= 25;
+  if (small)
+    for (int t = 0; t < taps; ++t) wv[t] = V::set1(a.w[t]);
+  const T bias = V::set1(a.bias);
+  for (int64_t oh = 0; oh < a.out_h; ++oh) {
+    float* y = a.y + oh * a.out_w;
+    const float* base = P + oh * a.stride_h * wp;
+    for (int64_t ow = 0; ow < a.out_w; ow += W) {
+      T acc = bias;
+      const float* col = base + ow * a.stride_w;
+      for (int r = 0; r < a.kh; ++r) {
+        const float* row = col + int64_t(r) * a.dil_h * wp;
+        for (int q = 0; q < a.kw; ++q) {
+          const T w = small ? wv[r * a.kw + q] : V::set1(a.w[r * a.kw + q]);
+          acc = V::fma(w, load_strided<V>(row + int64_t(q) * a.dil_w, a.stride_w), acc);
+        }
+      }
+      acc = vec_activation<V>(acc, a.act);
+      const int n = static_cast<int>(std::min<int64_t>(W, a.out_w - ow));
+      if (n == W) V::store(y + ow, acc); else V::store_n(y + ow, acc, n);
+    }
+    scalar_activation(y, a.out_w, a.act);
+  }
+}
+
 }  // namespace

@@ -20,6 +20,11 @@ struct VecAvx512 {
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
+  // p[0], p[2], ..., p[30]: stride-2 lanes from two loads.
+  static T load_s2(const float* p) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+  }
   static float sum(T a) { return _mm512_reduce_add_ps(a); }
 };
 }  // namespace
