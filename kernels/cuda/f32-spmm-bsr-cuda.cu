@@ -48,9 +48,11 @@ __global__ void __launch_bounds__(256) bsr_rx1_kernel(const SpmmArgs a, int wpu)
 
 template <int R, int TM>
 cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
-  const detail::Geometry g = detail::unit_geometry(a, (a.n + R - 1) / R, a.entries, TM, a.k, R * TM);
-  cudaError_t err = detail::prepare_smem(bsr_rx1_kernel<R, TM>, g.smem);
+  const size_t smem = detail::unit_smem(TM, a.k, R * TM);
+  cudaError_t err = detail::prepare_smem(bsr_rx1_kernel<R, TM>, smem);
   if (err != cudaSuccess) return err;
+  const int occupancy = detail::ctas_per_sm(bsr_rx1_kernel<R, TM>, 32 * detail::kUnitWarps, smem);
+  const detail::Geometry g = detail::unit_geometry(a, (a.n + R - 1) / R, a.entries, TM, a.k, R * TM, occupancy);
   bsr_rx1_kernel<R, TM><<<g.grid, g.block, g.smem, stream>>>(a, g.wpu);
   return cudaGetLastError();
 }

@@ -65,14 +65,15 @@ template <int TM>
 cudaError_t launch(const SpmmArgs& a, int64_t kpad, cudaStream_t stream) {
   const int64_t block_rows = (a.n + kB - 1) / kB;
   const int64_t m_tiles = (a.m + TM - 1) / TM;
-  int64_t bx = block_rows;
-  if (TM > 1) {
-    const int64_t target = (int64_t(a.num_sms) * 2 + m_tiles - 1) / m_tiles;
-    if (bx > target) bx = target > 0 ? target : 1;
-  }
   const size_t smem = TM > 1 ? size_t(kpad) * TM * sizeof(float) : 0;
   cudaError_t err = detail::prepare_smem(bsr16_kernel<TM>, smem);
   if (err != cudaSuccess) return err;
+  int64_t bx = block_rows;
+  if (TM > 1) {
+    // One full wave of CTAs, each staging its x tile once and looping over block rows.
+    const int64_t target = int64_t(a.num_sms) * detail::ctas_per_sm(bsr16_kernel<TM>, kWarps * 32, smem) / m_tiles;
+    if (bx > target) bx = target > 0 ? target : 1;
+  }
   bsr16_kernel<TM><<<dim3(unsigned(bx), unsigned(m_tiles)), dim3(kWarps * 32), smem, stream>>>(a, kpad);
   return cudaGetLastError();
 }

@@ -31,9 +31,11 @@ __global__ void __launch_bounds__(256) csr_kernel(const SpmmArgs a, int wpu) {
 
 template <int TM>
 cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
-  const detail::Geometry g = detail::unit_geometry(a, a.n, a.entries, TM, a.k, TM);
-  cudaError_t err = detail::prepare_smem(csr_kernel<TM>, g.smem);
+  const size_t smem = detail::unit_smem(TM, a.k, TM);
+  cudaError_t err = detail::prepare_smem(csr_kernel<TM>, smem);
   if (err != cudaSuccess) return err;
+  const int occupancy = detail::ctas_per_sm(csr_kernel<TM>, 32 * detail::kUnitWarps, smem);
+  const detail::Geometry g = detail::unit_geometry(a, a.n, a.entries, TM, a.k, TM, occupancy);
   csr_kernel<TM><<<g.grid, g.block, g.smem, stream>>>(a, g.wpu);
   return cudaGetLastError();
 }

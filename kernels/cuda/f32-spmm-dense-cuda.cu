@@ -31,9 +31,11 @@ __global__ void __launch_bounds__(256) dense_rows_kernel(const SpmmArgs a, int w
 
 template <int TM>
 cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
-  const detail::Geometry g = detail::unit_geometry(a, a.n, a.n * a.k, TM, a.k, TM);
-  cudaError_t err = detail::prepare_smem(dense_rows_kernel<TM>, g.smem);
+  const size_t smem = detail::unit_smem(TM, a.k, TM);
+  cudaError_t err = detail::prepare_smem(dense_rows_kernel<TM>, smem);
   if (err != cudaSuccess) return err;
+  const int occupancy = detail::ctas_per_sm(dense_rows_kernel<TM>, 32 * detail::kUnitWarps, smem);
+  const detail::Geometry g = detail::unit_geometry(a, a.n, a.n * a.k, TM, a.k, TM, occupancy);
   dense_rows_kernel<TM><<<g.grid, g.block, g.smem, stream>>>(a, g.wpu);
   return cudaGetLastError();
 }

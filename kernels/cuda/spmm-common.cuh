@@ -190,12 +190,32 @@ struct Geometry {
   int wpu = 1;
 };
 
+constexpr int kUnitWarps = 8;  // warps per CTA of the warp-per-unit kernels
+
+// Dynamic shared memory of a warp-per-unit kernel: the staged tile plus the cross-warp reduction.
+inline size_t unit_smem(int tm, int64_t kpad, int acc) {
+  return (tm > 1 ? size_t(kpad) * tm * sizeof(float) : 0) + size_t(kUnitWarps) * acc * sizeof(float);
+}
+
+// CTAs of `kernel` that fit on one SM at once (registers, shared memory); 1 if the query fails.
+template <typename Kernel>
+inline int ctas_per_sm(Kernel kernel, int threads, size_t smem) {
+  int n = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, smem) != cudaSuccess || n < 1) {
+    (void)cudaGetLastError();
+    n = 1;
+  }
+  return n;
+}
+
 // Warp-per-unit kernels: `units` independent units (rows or block rows) holding `entries` loop items
-// in all (non-zeros, blocks, groups), TM activation rows per CTA, A partial sums per lane.
-inline Geometry unit_geometry(const SpmmArgs& a, int64_t units, int64_t entries, int tm, int64_t kpad, int acc) {
+// in all (non-zeros, blocks, groups), TM activation rows per CTA, A partial sums per lane;
+// `occupancy` CTAs fit on an SM.
+inline Geometry unit_geometry(const SpmmArgs& a, int64_t units, int64_t entries, int tm, int64_t kpad, int acc,
+                              int occupancy) {
   Geometry g;
   const int64_t m_tiles = (a.m + tm - 1) / tm;
-  const int warps = 8;
+  const int warps = kUnitWarps;
   // Split long units across warps while the GPU has fewer than ~32 warps per SM to run and each
   // warp keeps at least two loop trips per lane.
   const int64_t per_unit = units > 0 ? entries / units : 0;
@@ -206,13 +226,14 @@ inline Geometry unit_geometry(const SpmmArgs& a, int64_t units, int64_t entries,
   const int groups = warps / wpu;
   int64_t bx = (units + groups - 1) / groups;
   if (tm > 1) {
-    // Every CTA stages its x tile: about two CTAs per SM in all keeps staging a small share of traffic.
-    const int64_t target = (int64_t(a.num_sms) * 2 + m_tiles - 1) / m_tiles;
+    // Every CTA stages its x tile once: launch one full wave of CTAs and loop over units inside,
+    // so staging is paid once per resident CTA and no second, partial wave runs.
+    const int64_t target = int64_t(a.num_sms) * occupancy / m_tiles;
     if (bx > target) bx = target > 0 ? target : 1;
   }
   g.grid = dim3(static_cast<unsigned>(bx), static_cast<unsigned>(m_tiles), 1);
   g.block = dim3(32 * warps, 1, 1);
-  g.smem = (tm > 1 ? size_t(kpad) * tm * sizeof(float) : 0) + (wpu > 1 ? size_t(warps) * acc * sizeof(float) : 0);
+  g.smem = unit_smem(tm, kpad, acc);
   g.wpu = wpu;
   return g;
 }

@@ -13,14 +13,14 @@ libtorch: torch CUDA tensors cross as device pointers (``data_ptr()``) and the c
 from __future__ import annotations
 
 import functools
-import sys
-
 import numpy as np
 
-from spiralkit.ops.activation import activation_code
+from spiralkit.ops.activation import ACTIVATIONS, activation_code
 from spiralkit.sparse import SparseWeight
 
 __all__ = ["CudaSparseWeight", "is_available", "device_properties", "linear", "to_device"]
+
+_ACT_CODES = {name: code for name, code in ACTIVATIONS.items()}
 
 # Pattern kinds as the native core numbers them (src/core/pattern.h).
 _KIND_CODES = {"dense": 0, "unstructured": 1, "block": 2, "nm": 3}
@@ -154,25 +154,25 @@ def to_device(sparse_weight: SparseWeight, device=0) -> CudaSparseWeight:
     return CudaSparseWeight(native, sparse_weight.shape, pat.name)
 
 
+@functools.lru_cache(maxsize=None)
 def _torch():
-    torch = sys.modules.get("torch")
-    if torch is None:
-        import torch  # noqa: PLC0415 - only callers that pass tensors get here
-    return torch
+    import torch  # noqa: PLC0415 - only callers that pass tensors get here
+
+    # The raw current stream of a device, without building a torch.cuda.Stream object (the public
+    # torch.cuda.current_stream(d).cuda_stream is the fallback).
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+    current_stream = raw if raw is not None else (lambda index: torch.cuda.current_stream(index).cuda_stream)
+    return torch, current_stream
 
 
-def _is_tensor(obj) -> bool:
-    return type(obj).__module__.startswith("torch") and hasattr(obj, "data_ptr") and hasattr(obj, "device")
-
-
-def _check_cuda_tensor(t, name: str, device: int):
-    if not _is_tensor(t):
+def _check_cuda_tensor(torch, t, name: str, device: int):
+    if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name}: expected a torch CUDA tensor, got {type(t).__name__}")
-    if t.device.type != "cuda":
+    if not t.is_cuda:
         raise ValueError(f"{name}: expected a CUDA tensor, got a tensor on '{t.device}' (use spiralkit.ops.linear for CPU)")
-    if t.device.index != device:
+    if t.get_device() != device:
         raise ValueError(f"{name}: expected a tensor on cuda:{device} (the weight's device), got '{t.device}'")
-    if str(t.dtype) != "torch.float32":
+    if t.dtype is not torch.float32:
         raise ValueError(f"{name}: expected dtype float32, got {str(t.dtype).replace('torch.', '')}")
 
 
@@ -187,27 +187,33 @@ def linear(x, w: CudaSparseWeight, bias=None, activation=None):
         raise ValueError(f"w: expected a spiralkit.cuda.CudaSparseWeight (see spiralkit.cuda.to_device), got {type(w).__name__}")
     if len(w.shape) != 2:
         raise ValueError(f"w: expected a 2-D linear weight, got a {len(w.shape)}-D weight of shape {w.shape}")
-    n_out, k = w.matrix_shape
-    device = w.device
-    _check_cuda_tensor(x, "x", device)
+    native = w.native
+    n_out, k, device = native.rows, native.cols, native.device
+    if type(x).__module__.split(".")[0] != "torch":
+        raise ValueError(f"x: expected a torch CUDA tensor, got {type(x).__name__}")
+    torch, current_stream = _torch()
+    _check_cuda_tensor(torch, x, "x", device)
     if x.dim() < 1:
         raise ValueError("x: expected at least 1 dimension (..., K), got a scalar")
     if x.shape[-1] != k:
         raise ValueError(f"x: expected last dimension K={k} to match w, got {x.shape[-1]} (shape {tuple(x.shape)})")
     bias_ptr = 0
     if bias is not None:
-        _check_cuda_tensor(bias, "bias", device)
+        _check_cuda_tensor(torch, bias, "bias", device)
         if tuple(bias.shape) != (n_out,):
             raise ValueError(f"bias: expected shape ({n_out},), got {tuple(bias.shape)}")
         bias = bias.contiguous()
         bias_ptr = bias.data_ptr()
-    act = activation_code(activation)
-    torch = _torch()
+    act = _ACT_CODES.get(activation) if isinstance(activation, str) or activation is None else None
+    if act is None:
+        act = activation_code(activation)  # raises the ValueError naming the choices
     x = x.contiguous()
     rows = x.numel() // k
-    out = torch.empty((*x.shape[:-1], n_out), dtype=x.dtype, device=x.device)
+    out = torch.empty((*x.shape[:-1], n_out), dtype=torch.float32, device=x.device)
     if rows == 0:
         return out
+    _lib().linear(native, x.data_ptr(), rows, out.data_ptr(), bias_ptr, act, current_stream(device), device)
+    return out
     stream = torch.cuda.current_stream(x.device).cuda_stream
     _lib().linear(w.native, x.data_ptr(), rows, out.data_ptr(), bias_ptr, act, stream, device)
     return out
