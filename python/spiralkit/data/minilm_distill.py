@@ -289,10 +289,24 @@ def _input_gram(model: MiniLMEncoder, calib: Sequence[dict[str, torch.Tensor]], 
 
 
 @torch.no_grad()
-def _obs_prune(weight: torch.Tensor, gram: torch.Tensor, keep: torch.Tensor, damp: float, blocksize: int = 128) -> torch.Tensor:
-    """SparseGPT's column-by-column OBS update (Frantar & Alistarh 2023) for a fixed keep-mask:
-    each pruned weight's error is pushed onto the not-yet-visited columns through the inverse
-    Hessian ``(X^T X)^-1`` so the layer's output on the calibration inputs changes least."""
+def _obs_prune(
+    weight: torch.Tensor,
+    gram: torch.Tensor,
+    pattern: str,
+    sparsity: float,
+    previous: torch.Tensor | None = None,
+    damp: float = 0.01,
+    blocksize: int = 128,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """SparseGPT (Frantar & Alistarh 2023) for any pattern: returns (pruned weight, keep-mask).
+
+    Columns are visited left to right in chunks of ``blocksize``. At each chunk's start its mask
+    is chosen by :func:`spiralkit.pattern_mask` from the OBS saliency ``w^2 / [H^-1]_jj^2`` of the
+    *current* (already updated) weights, at ``sparsity`` within the chunk (``previous`` pruned
+    weights stay pruned); then each pruned weight's error is pushed onto the not-yet-visited
+    columns through the inverse Hessian ``(X^T X)^-1``, so the layer's output on the calibration
+    inputs moves least. ``blocksize`` must be a multiple of the pattern's column group.
+    """
     W = weight.detach().float().clone()
     H = gram.double().clone()
     dead = torch.diag(H) == 0
@@ -300,24 +314,32 @@ def _obs_prune(weight: torch.Tensor, gram: torch.Tensor, keep: torch.Tensor, dam
     W[:, dead] = 0.0
     H += damp * torch.diag(H).mean() * torch.eye(H.shape[0], dtype=H.dtype)
     Hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True).float()
-    prune = ~keep
     k = W.shape[1]
+    keep = torch.ones_like(W, dtype=torch.bool)
     for i1 in range(0, k, blocksize):
         i2 = min(i1 + blocksize, k)
         W1 = W[:, i1:i2].clone()
         Err1 = torch.zeros_like(W1)
         Hinv1 = Hinv[i1:i2, i1:i2]
+        scores = (W1.double() ** 2) / torch.diag(Hinv1).double()[None, :] ** 2
+        if previous is not None:
+            scores[~previous[:, i1:i2]] = -1.0  # real saliencies are >= 0
+        keep1 = torch.from_numpy(pattern_mask(scores.numpy(), pattern, sparsity))
+        if previous is not None:
+            keep1 &= previous[:, i1:i2]
+        prune1 = ~keep1
         for i in range(i2 - i1):
             w = W1[:, i]
-            q = w.masked_fill(prune[:, i1 + i], 0.0)
+            q = w.masked_fill(prune1[:, i], 0.0)
             err = (w - q) / Hinv1[i, i]
             W1[:, i:] -= err[:, None] * Hinv1[i, i:][None, :]
             W1[:, i] = q
             Err1[:, i] = err
         W[:, i1:i2] = W1
+        keep[:, i1:i2] = keep1
         W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
-    W[prune] = 0.0
-    return W.to(weight.dtype)
+    W[~keep] = 0.0
+    return W.to(weight.dtype), keep
 
 
 @torch.no_grad()
@@ -336,10 +358,10 @@ def reconstruct_prune(
 ) -> dict[str, torch.Tensor]:
     """Prune ``model`` in place, layer after layer in data-flow order, and return the keep-masks.
 
-    For each Linear: the input Gram matrix ``X^T X`` over calibration tokens (taken through the
-    already-pruned earlier layers) gives Wanda-like scores ``|w_ij| * sqrt(H_jj)`` from which
-    :func:`spiralkit.pattern_mask` builds the mask (``previous`` masks nest), then the surviving
-    weights absorb the pruned ones' contribution by the OBS update (:func:`_obs_prune`).
+    For each Linear, the input Gram matrix ``X^T X`` over calibration tokens (taken through the
+    already-pruned earlier layers) drives SparseGPT (:func:`_obs_prune`): masks chosen chunk by
+    chunk with :func:`spiralkit.pattern_mask` (``previous`` masks nest), the surviving weights
+    absorbing the pruned ones' contribution.
     """
     layers = list(layers) if layers is not None else prunable_linear_names(model)
     was_training = model.training
@@ -351,10 +373,9 @@ def reconstruct_prune(
             grams = _input_gram(model, calib_batches, group)
             for name in group:
                 module = model.get_submodule(name)
-                H = grams[name]
-                scores = {name: module.weight.detach().abs().double() * torch.diag(H).clamp(min=0).sqrt()[None, :]}
-                keep = pattern_masks(model, pattern, sparsity, scores=scores, layers=[name], previous=previous)[name]
-                module.weight.copy_(_obs_prune(module.weight, H, keep, damp))
+                prev = None if previous is None else previous.get(name)
+                pruned, keep = _obs_prune(module.weight, grams[name], pattern, sparsity, prev, damp)
+                module.weight.copy_(pruned)
                 masks[name] = keep
     finally:
         model.train(was_training)
