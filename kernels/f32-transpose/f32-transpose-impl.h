@@ -29,21 +29,31 @@ inline void transpose8x8(const float* in, int64_t ldi, float* out, int64_t ldo) 
   _mm256_storeu_ps(out + 7 * ldo, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
+// Walks 8x8 tiles so the side with the larger stride (the one whose lines alias in L1, e.g. a
+// 12 KiB row pitch) is consumed or produced line by line: panels of 8 rows of that side, swept
+// along the other side, whose half-used lines wait in L2 for the next panel.
 inline void transpose_avx(const float* in, int64_t ldi, int64_t rows, int64_t cols, float* out, int64_t ldo) {
-  // 32 x 32 cache blocks of 8 x 8 register tiles.
-  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
-    for (int64_t c0 = 0; c0 < cols; c0 += 32) {
-      const int64_t r1 = r0 + 32 < rows ? r0 + 32 : rows, c1 = c0 + 32 < cols ? c0 + 32 : cols;
-      int64_t r = r0;
-      for (; r + 8 <= r1; r += 8) {
-        int64_t c = c0;
-        for (; c + 8 <= c1; c += 8) transpose8x8(in + r * ldi + c, ldi, out + c * ldo + r, ldo);
-        for (; c < c1; ++c)
-          for (int64_t i = r; i < r + 8; ++i) out[c * ldo + i] = in[i * ldi + c];
-      }
-      for (; r < r1; ++r)
-        for (int64_t c = c0; c < c1; ++c) out[c * ldo + r] = in[r * ldi + c];
+  if (ldi >= ldo) {  // input pitch larger: panels of 8 input rows
+    int64_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+      int64_t c = 0;
+      for (; c + 8 <= cols; c += 8) transpose8x8(in + r * ldi + c, ldi, out + c * ldo + r, ldo);
+      for (; c < cols; ++c)
+        for (int64_t i = r; i < r + 8; ++i) out[c * ldo + i] = in[i * ldi + c];
     }
+    for (; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) out[c * ldo + r] = in[r * ldi + c];
+    return;
   }
+  int64_t c = 0;  // output pitch larger: panels of 8 output rows
+  for (; c + 8 <= cols; c += 8) {
+    int64_t r = 0;
+    for (; r + 8 <= rows; r += 8) transpose8x8(in + r * ldi + c, ldi, out + c * ldo + r, ldo);
+    for (; r < rows; ++r)
+      for (int64_t j = c; j < c + 8; ++j) out[j * ldo + r] = in[r * ldi + j];
+  }
+  for (; c < cols; ++c)
+    for (int64_t r = 0; r < rows; ++r) out[c * ldo + r] = in[r * ldi + c];
 }
+
 }  // namespace

@@ -1,6 +1,6 @@
 // Linear driver. One activation row (or a few): GEMV kernels straight on x. More rows: x is
-// transposed once to K x M, the spmm kernel computes N x M, and the result is transposed back —
-// all inside one OpenMP region, threads split by non-zeros.
+// transposed once to K x M (threads split K; one barrier), the spmm kernel computes N x M (threads
+// split panels by non-zeros), and each thread transposes its own rows back into y.
 #include "ops/linear.h"
 
 #include <algorithm>
@@ -71,9 +71,9 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
     const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
     XtArgs a{xtp, mp, m, ytp, mp, bias, act};
     spmm->fn(view, p0, p1, a);
-#pragma omp barrier
-    const int64_t n0 = w.rows * t / nt, n1 = w.rows * (t + 1) / nt;
-    transpose(ytp + n0 * mp, mp, n1 - n0, m, y + n0, w.rows);
+    // Each thread transposes back the rows it computed: no barrier after the kernel.
+    const int64_t n0 = std::min<int64_t>(p0 * view.r, w.rows), n1 = std::min<int64_t>(p1 * view.r, w.rows);
+    if (n1 > n0) transpose(ytp + n0 * mp, mp, n1 - n0, m, y + n0, w.rows);
   }
   return Status::Ok();
 }
