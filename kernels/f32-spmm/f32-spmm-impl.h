@@ -46,7 +46,7 @@ inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const 
 #pragma GCC unroll 8
   for (int r = 0; r < RT; ++r) {
     if (r >= valid) break;
-    float* y = a.y + (n0 + r) * a.ldy + m0;
+    float* y = a.y + (n0 + r - a.y_row0) * a.ldy + m0;
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       const T o = vec_activation<V>(acc[r][v], a.act);

@@ -1,6 +1,6 @@
-// Linear driver. One activation row (or a few): GEMV kernels straight on x. More rows: x is
-// transposed once to K x M (threads split K; one barrier), the spmm kernel computes N x M (threads
-// split panels by non-zeros), and each thread transposes its own rows back into y.
+// Linear driver. One activation row (or a few): GEMV kernels straight on x. More rows: strips of
+// x are transposed to K x S, the spmm kernel computes N x S (threads split panels by non-zeros),
+// and each thread transposes its own rows back into y.
 #include "ops/linear.h"
 
 #include <algorithm>
@@ -16,6 +16,8 @@ namespace {
 
 // Rows below this run as repeated GEMV (cheaper than R broadcasts per block on a narrow tile).
 constexpr int64_t kGemvRows = 4;
+// Output rows computed between two transposes back into y (the N x S chunk stays in L1/L2).
+constexpr int64_t kChunkRows = 128;
 // Multiply-adds per thread below which another thread costs more (fork/join, ~1 us) than it saves.
 constexpr int64_t kMinWorkPerThread = 32 * 1024;
 
@@ -54,26 +56,33 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
     spmm->fn(view, 0, view.panels, a);
     return Status::Ok();
   }
+  // Strips of M: each thread transposes the strip of x it needs (K x S, cache-resident) itself —
+  // duplicated work, but no barrier, which a shared 2-core machine punishes hardest — runs its
+  // panels in chunks of ~kChunkRows output rows and transposes each chunk straight into y.
   const TransposeFn transpose = select_transpose()->fn;
-  const int64_t mp = (m + 15) / 16 * 16;  // padded row length of the K x M and N x M buffers
-  std::vector<float>& xt = scratch(0);
-  std::vector<float>& yt = scratch(1);
-  if (xt.size() < static_cast<size_t>(w.cols * mp)) xt.resize(static_cast<size_t>(w.cols * mp));
-  if (yt.size() < static_cast<size_t>(w.rows * mp)) yt.resize(static_cast<size_t>(w.rows * mp));
-  float* xtp = xt.data();
-  float* ytp = yt.data();
+  const int64_t strip = std::max<int64_t>(spmm->tile, 128 / spmm->tile * spmm->tile);
+  const int64_t chunk_panels = std::max<int64_t>(1, kChunkRows / view.r);
+  const int64_t n_total = w.rows, k_total = w.cols;
 #pragma omp parallel num_threads(threads)
   {
     const int t = team_thread(), nt = team_size();
-    const int64_t k0 = w.cols * t / nt, k1 = w.cols * (t + 1) / nt;
-    transpose(x + k0, w.cols, m, k1 - k0, xtp + k0 * mp, mp);
-#pragma omp barrier
     const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
-    XtArgs a{xtp, mp, m, ytp, mp, bias, act};
-    spmm->fn(view, p0, p1, a);
-    // Each thread transposes back the rows it computed: no barrier after the kernel.
-    const int64_t n0 = std::min<int64_t>(p0 * view.r, w.rows), n1 = std::min<int64_t>(p1 * view.r, w.rows);
-    if (n1 > n0) transpose(ytp + n0 * mp, mp, n1 - n0, m, y + n0, w.rows);
+    std::vector<float>& xs = scratch(0);
+    std::vector<float>& ys = scratch(1);
+    if (xs.size() < static_cast<size_t>(k_total * strip)) xs.resize(static_cast<size_t>(k_total * strip));
+    if (ys.size() < static_cast<size_t>(chunk_panels * view.r * strip))
+      ys.resize(static_cast<size_t>(chunk_panels * view.r * strip));
+    for (int64_t m0 = 0; m0 < m && p1 > p0; m0 += strip) {
+      const int64_t ms = std::min(strip, m - m0);
+      transpose(x + m0 * k_total, k_total, ms, k_total, xs.data(), strip);
+      for (int64_t c0 = p0; c0 < p1; c0 += chunk_panels) {
+        const int64_t c1 = std::min(p1, c0 + chunk_panels);
+        const int64_t n0 = c0 * view.r, n1 = std::min(c1 * view.r, n_total);
+        XtArgs a{xs.data(), strip, ms, ys.data(), strip, bias, act, n0};
+        spmm->fn(view, c0, c1, a);
+        transpose(ys.data(), strip, n1 - n0, ms, y + m0 * n_total + n0, n_total);
+      }
+    }
   }
   return Status::Ok();
 }

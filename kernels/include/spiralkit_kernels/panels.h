@@ -30,6 +30,7 @@ struct XtArgs {
   int64_t ldy = 0;
   const float* bias = nullptr;  // [rows] absolute, or null
   Activation act = Activation::kNone;
+  int64_t y_row0 = 0;
 };
 
 // Computes output rows of panels [p_begin, p_end) for all m columns.
