@@ -61,6 +61,9 @@ template <int R>
 cudaError_t dispatch(const SpmmArgs& a, int tm, cudaStream_t stream) {
   return detail::for_each_m_slice(a, tm, [&](const SpmmArgs& s) {
     switch (tm) {
+      case 16:
+        if constexpr (R == 4) return launch<R, 16>(s, stream);
+        return cudaErrorInvalidValue;
       case 8: return launch<R, 8>(s, stream);
       case 4: return launch<R, 4>(s, stream);
       case 2: return launch<R, 2>(s, stream);
@@ -73,7 +76,8 @@ cudaError_t dispatch(const SpmmArgs& a, int tm, cudaStream_t stream) {
 
 cudaError_t spiralkit_f32_spmm_ukernel_bsr__cuda(const SpmmArgs& a, cudaStream_t stream) {
   if (a.block_cols != 1 || (a.block_rows != 4 && a.block_rows != 8)) return cudaErrorInvalidValue;
-  const int tm = detail::choose_tm(a.m, a.k, a.max_smem_per_block);
+  // 4x1 takes 16 activation rows per CTA (64 sums per lane); 8x1 stops at 8 (64 sums as well).
+  const int tm = detail::choose_tm(a.m, a.k, a.max_smem_per_block, a.block_rows == 4 ? 16 : 8);
   return a.block_rows == 4 ? dispatch<4>(a, tm, stream) : dispatch<8>(a, tm, stream);
 }
 

@@ -173,11 +173,12 @@ __device__ __forceinline__ void for_each_unit(int64_t units, int wpu, float* red
 
 // ---- host side: launch geometry
 
-inline int choose_tm(int64_t m, int64_t kpad, int max_smem) {
+inline int choose_tm(int64_t m, int64_t kpad, int max_smem, int max_tm = 8) {
   // Largest staged tile that fits a reasonable share of shared memory (2 CTAs per SM on sm_90).
   // 4 KiB stay free for the cross-warp reduction buffer.
   const int64_t budget = max_smem - 4096 < 100 * 1024 ? max_smem - 4096 : 100 * 1024;
-  const int want = m >= 6 ? 8 : (m >= 3 ? 4 : (m >= 2 ? 2 : 1));
+  int want = m >= 6 ? 8 : (m >= 3 ? 4 : (m >= 2 ? 2 : 1));
+  if (max_tm >= 16 && m >= 12) want = 16;
   for (int tm = want; tm > 1; tm /= 2) {
     if (kpad * tm * int64_t(sizeof(float)) <= budget) return tm;
   }
