@@ -41,7 +41,9 @@ def test_linear_matches_torch(n, k, m, pattern, sparsity, threads, activation, b
     spiralkit.set_num_threads(threads)
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n, k, generator=g)
-    if pattern != "dense" and sparsity > 0:
+    if sparsity == 0.0:
+        pattern = "dense"  # an unpruned weight follows no sparse pattern
+    if pattern != "dense":
         w = spiralkit.prune_to_pattern(w, pattern, sparsity)
     x = torch.randn(m, k, generator=g)
     b = torch.randn(n, generator=g) if bias else None
