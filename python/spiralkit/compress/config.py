@@ -175,6 +175,8 @@ class SpiralConfig(_TomlMixin):
     primary metric falls more than ``tolerance`` below the original model's; the result is the
     sparsest round within tolerance. ``l1_epochs`` > 0 runs L1-regularised training first;
     ``final_epochs`` > 0 lengthens the last round's distillation (recovery at the target sparsity).
+    For the ``channel`` pattern the sparsities are fractions of *filters* removed per layer (the
+    records still report the fraction of weights gone, which is larger: inputs shrink too).
     """
 
     version: int = CONFIG_VERSION
