@@ -9,6 +9,7 @@ import sys
 
 # name -> module; a module missing from this checkout is skipped, not fatal.
 SUBCOMMANDS = {
+    "bench": "spiralkit.cli.bench",
     "compress": "spiralkit.cli.compress",
     "demo": "spiralkit.cli.demo",
     "info": "spiralkit.cli.info",
