@@ -14,6 +14,7 @@ std::vector<KernelChoice> kernel_choices() {
   // Convolutions are drivers over f32-spmm (1x1: NCHW as is; stride 1: padded planes; else im2col).
   out.push_back({"f32-sconv", "f32-spmm on NCHW / padded planes / spiralkit_f32_im2col_ukernel__scalar tiles",
                  isa_name(mm[0]->isa)});
+  out.push_back({"f32-gemv", select_gemv()->name, isa_name(select_gemv()->isa)});
   out.push_back({"f32-dwconv", select_dwconv()->name, isa_name(select_dwconv()->isa)});
   out.push_back({"f32-transpose", select_transpose()->name, isa_name(select_transpose()->isa)});
   return out;

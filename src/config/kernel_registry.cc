@@ -31,6 +31,11 @@ const std::vector<DwConvRow>& dwconv_table() {
   return t;
 }
 
+const std::vector<GemvRow>& gemv_table() {
+  static const std::vector<GemvRow> t = {SPIRALKIT_F32_GEMV_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+
 // Chosen once per process (the active ISA never changes after detection).
 const SpmmRow* select_spmm(int r) {
   static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), nullptr, nullptr, first_allowed(spmm_table(), 4),
@@ -44,6 +49,10 @@ const SpmvRow* select_spmv(int r) {
 }
 const TransposeRow* select_transpose() {
   static const TransposeRow* row = first_allowed(transpose_table(), -1);
+  return row;
+}
+const GemvRow* select_gemv() {
+  static const GemvRow* row = first_allowed(gemv_table(), -1);
   return row;
 }
 const DwConvRow* select_dwconv() {

@@ -23,16 +23,19 @@ using SpmmRow = KernelRow<SpmmXtFn>;
 using SpmvRow = KernelRow<SpmvFn>;
 using TransposeRow = KernelRow<TransposeFn>;
 using DwConvRow = KernelRow<DwConvFn>;
+using GemvRow = KernelRow<GemvFn>;
 
 const std::vector<SpmmRow>& spmm_table();
 const std::vector<SpmvRow>& spmv_table();
 const std::vector<TransposeRow>& transpose_table();
 const std::vector<DwConvRow>& dwconv_table();
+const std::vector<GemvRow>& gemv_table();
 
 // Best allowed row for block height r (r in {1, 4, 8}); never null (scalar rows end each table).
 const SpmmRow* select_spmm(int r);
 const SpmvRow* select_spmv(int r);
 const TransposeRow* select_transpose();
 const DwConvRow* select_dwconv();
+const GemvRow* select_gemv();
 
 }  // namespace spiralkit

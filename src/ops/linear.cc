@@ -32,11 +32,29 @@ std::vector<float>& scratch(int i) {
   return buffers[i];
 }
 
+// A few rows on the dense fallback: the dense GEMV kernel streams the row-major weight; threads
+// split the rows evenly (dense work is uniform), in multiples of 4.
+Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float* bias, Activation act, float* y) {
+  const float* values = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
+  const GemvFn gemv = select_gemv()->fn;
+  const int64_t quads = (w.rows + 3) / 4;
+  const int64_t by_work = std::max<int64_t>(1, w.rows * w.cols * m / kMinWorkPerThread);
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), quads, by_work})));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = team_thread(), nt = team_size();
+    const int64_t n0 = std::min(w.rows, quads * t / nt * 4), n1 = std::min(w.rows, quads * (t + 1) / nt * 4);
+    for (int64_t i = 0; i < m; ++i) gemv(values, w.cols, n0, n1, x + i * w.cols, y + i * w.rows, bias, act);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const float* bias, Activation act, float* y) {
   if (m < 0) return Status::InvalidArgument("x: negative row count");
   if (m == 0) return Status::Ok();
+  if (m < kGemvRows && plan_dense(w, m)) return dense_gemv(w, x, m, bias, act, y);
   const PanelPack& pack = plan_panels(w, m);
   const PanelView view = pack.view();
   const int threads = useful_threads(view, m);

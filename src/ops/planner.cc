@@ -14,11 +14,16 @@ double value_cost(int r, int64_t m) {
 
 }  // namespace
 
-const PanelPack& plan_panels(const PackedWeight& w, int64_t m) {
-  if (w.pattern.kind == PatternKind::kDense) return w.panels;
+bool plan_dense(const PackedWeight& w, int64_t m) {
+  if (w.pattern.kind == PatternKind::kDense) return true;
   const double sparse = double(w.panels.blocks()) * w.panels.r * value_cost(w.panels.r, m);
   const double dense = double(w.rows) * double(w.cols) * (m < 4 ? 1.0 : value_cost(8, m));
-  return sparse <= dense ? w.panels : w.dense_panels();
+  return dense < sparse;
+}
+
+const PanelPack& plan_panels(const PackedWeight& w, int64_t m) {
+  if (w.pattern.kind == PatternKind::kDense) return w.panels;
+  return plan_dense(w, m) ? w.dense_panels() : w.panels;
 }
 
 }  // namespace spiralkit

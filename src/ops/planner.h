@@ -8,6 +8,9 @@
 
 namespace spiralkit {
 
+// True when the dense fallback is cheaper than the weight's sparse panels for m activation rows.
+bool plan_dense(const PackedWeight& w, int64_t m);
+
 // The panels to run for m activation rows (w.panels or w.dense_panels()).
 const PanelPack& plan_panels(const PackedWeight& w, int64_t m);
 

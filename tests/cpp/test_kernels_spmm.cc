@@ -194,3 +194,27 @@ TEST_CASE("dispatch picks the best kernel the active ISA allows (SPIRALKIT_EXPEC
   }
   if (expect) CHECK(std::string(spiralkit::isa_name(f.active)) == expect);
 }
+
+TEST_CASE("every f32-gemv registry row matches the reference (dense fallback GEMV)") {
+  std::mt19937 gen(31);
+  std::uniform_int_distribution<int64_t> rows(1, 70), cols(1, 300);
+  std::vector<Case> cases = named_cases();
+  for (int trial = 0; trial < 20; ++trial)
+    cases.push_back({"random", rows(gen), cols(gen), 1, 0.0, trial % 2 == 0, Activation::kGelu});
+  for (const auto& row : spiralkit::gemv_table()) {
+    if (!spiralkit::isa_allows(row.isa)) continue;
+    uint32_t seed = 300;
+    for (const auto& c : cases) {
+      CAPTURE(std::string(row.name));
+      CAPTURE(std::string(c.name));
+      Inputs in = make(c, 1, seed++);
+      const float* bias = c.bias ? in.bias.data() : nullptr;
+      const auto want = reference(in.w, in.x, bias, c.rows, c.cols, 1, c.act);
+      std::vector<float> got(static_cast<size_t>(c.rows), -7.0f);
+      const int64_t mid = c.rows / 2;  // split ranges as the driver does (any row boundary)
+      row.fn(in.w.data(), c.cols, 0, mid, in.x.data(), got.data(), bias, c.act);
+      row.fn(in.w.data(), c.cols, mid, c.rows, in.x.data(), got.data(), bias, c.act);
+      CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
+    }
+  }
+}

@@ -24,11 +24,14 @@
   X(spiralkit_f32_transpose_ukernel__avx2, kAvx2, 8, 8)
 #define SPIRALKIT_X86_DWCONV(X) X(spiralkit_f32_dwconv_ukernel__avx512, kAvx512, 1, 16) \
   X(spiralkit_f32_dwconv_ukernel__avx2, kAvx2, 1, 8)
+#define SPIRALKIT_X86_GEMV(X) X(spiralkit_f32_gemv_ukernel__avx512, kAvx512, 4, 16) \
+  X(spiralkit_f32_gemv_ukernel__avx2, kAvx2, 4, 8)
 #else
 #define SPIRALKIT_X86_SPMM(X)
 #define SPIRALKIT_X86_SPMV(X)
 #define SPIRALKIT_X86_TRANSPOSE(X)
 #define SPIRALKIT_X86_DWCONV(X)
+#define SPIRALKIT_X86_GEMV(X)
 #endif
 
 // Portable rows (plain C++, any CPU): the fallbacks every table ends with.
@@ -44,6 +47,8 @@
   X(spiralkit_f32_transpose_ukernel__scalar, kScalar, 8, 8)
 #define SPIRALKIT_F32_DWCONV_KERNELS(X) SPIRALKIT_X86_DWCONV(X) \
   X(spiralkit_f32_dwconv_ukernel__scalar, kScalar, 1, 1)
+#define SPIRALKIT_F32_GEMV_KERNELS(X) SPIRALKIT_X86_GEMV(X) \
+  X(spiralkit_f32_gemv_ukernel__scalar, kScalar, 4, 1)
 
 namespace spiralkit {
 #define SPIRALKIT_DECLARE_SPMM(fn, isa, r, tile) void fn(const PanelView&, int64_t, int64_t, const XtArgs&);
@@ -52,10 +57,13 @@ namespace spiralkit {
 #define SPIRALKIT_DECLARE_TRANSPOSE(fn, isa, r, tile) \
   void fn(const float*, int64_t, int64_t, int64_t, float*, int64_t);
 #define SPIRALKIT_DECLARE_DWCONV(fn, isa, r, tile) void fn(const DwArgs&);
+#define SPIRALKIT_DECLARE_GEMV(fn, isa, r, tile) \
+  void fn(const float*, int64_t, int64_t, int64_t, const float*, float*, const float*, Activation);
 SPIRALKIT_F32_SPMM_KERNELS(SPIRALKIT_DECLARE_SPMM)
 SPIRALKIT_F32_SPMV_KERNELS(SPIRALKIT_DECLARE_SPMV)
 SPIRALKIT_F32_TRANSPOSE_KERNELS(SPIRALKIT_DECLARE_TRANSPOSE)
 SPIRALKIT_F32_DWCONV_KERNELS(SPIRALKIT_DECLARE_DWCONV)
+SPIRALKIT_F32_GEMV_KERNELS(SPIRALKIT_DECLARE_GEMV)
 
 // im2col of a pixel tile into the K x M layout (scalar: it is copies, memcpy does the work).
 struct ConvShape;

@@ -41,6 +41,10 @@ using SpmmXtFn = void (*)(const PanelView& w, int64_t p_begin, int64_t p_end, co
 using SpmvFn = void (*)(const PanelView& w, int64_t p_begin, int64_t p_end, const float* x, float* y,
                         const float* bias, Activation act);
 
+// Dense GEMV over a row-major N x K weight: rows [n_begin, n_end) of y = act(W x + bias).
+using GemvFn = void (*)(const float* w, int64_t k, int64_t n_begin, int64_t n_end, const float* x, float* y,
+                        const float* bias, Activation act);
+
 // out[c * ldo + r] = in[r * ldi + c] for r < rows, c < cols.
 using TransposeFn = void (*)(const float* in, int64_t ldi, int64_t rows, int64_t cols, float* out, int64_t ldo);
 

@@ -1,0 +1,9 @@
+// Dense GEMV, 4 rows x full vectors (scalar).
+#include "simd/vec-scalar.h"
+#include "f32-gemv/f32-gemv-impl.h"
+#include "spiralkit_kernels/kernel-list.h"
+
+void spiralkit::spiralkit_f32_gemv_ukernel__scalar(const float* w, int64_t k, int64_t n_begin, int64_t n_end,
+                                              const float* x, float* y, const float* bias, Activation act) {
+  gemv_rows<VecScalar>(w, k, n_begin, n_end, x, y, bias, act);
+}
