@@ -178,7 +178,7 @@ inline int choose_tm(int64_t m, int64_t kpad, int max_smem, int max_tm = 8) {
   // 4 KiB stay free for the cross-warp reduction buffer.
   const int64_t budget = max_smem - 4096 < 100 * 1024 ? max_smem - 4096 : 100 * 1024;
   int want = m >= 6 ? 8 : (m >= 3 ? 4 : (m >= 2 ? 2 : 1));
-  if (max_tm >= 16 && m >= 12) want = 16;
+  if (max_tm >= 16 && m >= 64) want = 16;  // only while >= 4 row tiles keep the GPU busy
   for (int tm = want; tm > 1; tm /= 2) {
     if (kpad * tm * int64_t(sizeof(float)) <= budget) return tm;
   }
