@@ -197,9 +197,13 @@ class _Run:
         previous = copy_model(self.model) if cfg.teacher == "previous" else None
         teacher = self.pick_teacher(previous)
         sparsity = goal
-        if parse_pattern(cfg.prune.pattern).kind == "channel":
+        pat = parse_pattern(cfg.prune.pattern)
+        if pat.kind == "channel":
             # Channel pruning removes filters for good: ask for the share of what is left.
             sparsity = 1.0 - (1.0 - goal) / (1.0 - previous_goal)
+        elif pat.kind == "nm":
+            # N:M cannot prune less than 1 - N/M: early rounds start there.
+            sparsity = max(goal, 1.0 - pat.n / pat.m)
         prune_cfg = dataclasses.replace(cfg.prune, sparsity=max(0.0, sparsity), seed=cfg.prune.seed + r)
         prune(self.model, prune_cfg, self.train_data, loss_fn=_distill_loss(teacher, cfg.distill),
               val_data=self.val_data, evaluate=self.evaluate, example_inputs=self.example,

@@ -90,3 +90,26 @@ def test_hint_on_missing_layer_is_named(tiny_cnn, make_tiny_cnn, tiny_data):
 def test_loss_that_needs_a_teacher_without_one(tiny_cnn, tiny_data):
     with pytest.raises(ValueError, match="needs a teacher"):
         distill(tiny_cnn, None, DistillConfig(loss="soft"), tiny_data, progress=False)
+
+
+def test_spiral_on_an_embedding_model_with_unlabelled_dict_batches(tmp_path):
+    """The MiniLM shape of use: dict inputs, no labels, taylor scores from the embedding loss,
+    a caller-supplied evaluation whose primary metric is cosine."""
+    import spiralkit
+    from spiralkit.compress import SpiralConfig, embedding_metrics
+
+    torch.manual_seed(0)
+    teacher = copy_model(Encoder())
+    student = copy.deepcopy(teacher)
+    for p in student.parameters():
+        p.requires_grad_(True)
+    data = _text_batches(4)
+    cfg = SpiralConfig(rounds=2, target_sparsity=0.5, tolerance=0.5, output_dir=str(tmp_path),
+                       prune=PruneConfig(criterion="taylor", pattern="2:4", include=["proj", "out"], grad_batches=2),
+                       distill=DistillConfig(loss="embedding", primary_metric="cosine", epochs=1, lr=1e-3))
+    result = spiralkit.compress(student, cfg, data, data, teacher=teacher,
+                                evaluate=lambda m, v: embedding_metrics(m, v, teacher), progress=False, quiet=True)
+    assert [r["round"] for r in result.records] == [0, 1, 2]
+    assert result.records[0]["metrics"]["cosine"] == pytest.approx(1.0, abs=1e-5)
+    assert result.records[-1]["sparsity_pruned_layers"] == pytest.approx(0.5, abs=0.01)
+    assert "cosine" in result.table("cosine")
