@@ -54,7 +54,10 @@ class _TomlMixin:
 class EvolutionConfig(_TomlMixin):
     """Genetic search of per-layer sparsities (allocation = "evolutionary").
 
-    fitness = primary metric after ``recovery_batches`` of fine-tuning - cost_weight * FLOPs / dense FLOPs.
+    fitness = primary metric after ``recovery_batches`` of fine-tuning - cost_weight * cost, where
+    cost is FLOPs / dense FLOPs (``cost = "flops"``) or the candidate's measured latency on
+    spiralkit's kernels / the dense model's PyTorch latency (``cost = "latency"``; needs the
+    native extension).
     """
 
     population: int = 8
@@ -64,8 +67,11 @@ class EvolutionConfig(_TomlMixin):
     cost_weight: float = 0.1
     mutation: float = 0.1
     elite: int = 2
+    cost: str = "flops"
 
     def validate(self) -> None:
+        if self.cost not in ("flops", "latency"):
+            raise ValueError(f"evolution.cost: expected flops or latency, got '{self.cost}'")
         if self.population < 2 or self.generations < 1 or self.elite < 1 or self.elite >= self.population:
             raise ValueError(
                 "evolution: need population >= 2, generations >= 1 and 1 <= elite < population, got "

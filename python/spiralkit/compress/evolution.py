@@ -2,7 +2,8 @@
 
 An individual is a vector of per-layer sparsities whose size-weighted mean is the target (every
 candidate is repaired onto that constraint). Fitness = primary metric after a short recovery
-(a few fine-tuning batches) - cost_weight * FLOPs / dense FLOPs, so that, at equal parameter
+(a few fine-tuning batches) - cost_weight * relative cost (FLOPs, or measured latency on
+spiralkit's kernels), so that, at equal parameter
 sparsity, allocations that remove more compute win. Uniform and global allocations seed the
 population; children come from uniform crossover and Gaussian mutation; the elite survive.
 """
@@ -33,7 +34,7 @@ def repair(vector: np.ndarray, sizes: np.ndarray, target: float, cap: float) -> 
 
 
 def _fitness(model, names, scores, pattern, vector, config: PruneConfig, data, val_data, evaluate,
-             loss_fn, example_inputs, dense_flops, primary) -> float:
+             loss_fn, example_inputs, dense_cost, primary) -> float:
     from spiralkit.compress.distill import distill
     from spiralkit.compress.metrics import count_flops
 
@@ -57,8 +58,16 @@ def _fitness(model, names, scores, pattern, vector, config: PruneConfig, data, v
             loss_fn(candidate, batch).backward()
             opt.step()
     metrics = evaluate(candidate, _limited(val_data, evo.eval_batches))
-    flops = count_flops(candidate, example_inputs) / dense_flops
-    return float(metrics[primary]) - evo.cost_weight * flops
+    if evo.cost == "latency":
+        from spiralkit.compress.latency import spiralkit_latency
+
+        measured = spiralkit_latency(candidate, example_inputs, warmup=1, repeats=5)
+        if measured is None:
+            raise ImportError("evolution.cost = 'latency' needs spiralkit's native extension")
+        cost = measured["median_ms"] / dense_cost
+    else:
+        cost = count_flops(candidate, example_inputs) / dense_cost
+    return float(metrics[primary]) - evo.cost_weight * cost
 
 
 class _limited:
@@ -93,7 +102,12 @@ def evolutionary_allocation(model, layers: dict, scores: dict, config: PruneConf
     names = list(layers)
     sizes = np.array([layers[n].weight.numel() for n in names], dtype=np.float64)
     target, cap = config.sparsity, config.max_layer_sparsity
-    dense_flops = max(count_flops(model, example_inputs, sparse=False), 1)
+    if evo.cost == "latency":
+        from spiralkit.compress.latency import torch_latency
+
+        dense_cost = torch_latency(model, example_inputs, warmup=1, repeats=5)["median_ms"]
+    else:
+        dense_cost = max(count_flops(model, example_inputs, sparse=False), 1)
     rng = np.random.default_rng(config.seed)
     glob = global_allocation(scores, target, cap)
     population = [np.full(len(names), target), repair(np.array([glob[n] for n in names]), sizes, target, cap)]
@@ -102,7 +116,7 @@ def evolutionary_allocation(model, layers: dict, scores: dict, config: PruneConf
 
     def score(vec):
         return _fitness(model, names, scores, config.pattern, vec, config, data, val_data, evaluate, loss_fn,
-                        example_inputs, dense_flops, primary)
+                        example_inputs, dense_cost, primary)
 
     fitness = [score(v) for v in population]
     for _ in range(evo.generations):

@@ -24,13 +24,17 @@ def torch_latency(model, example_inputs, **kwargs) -> dict[str, float]:
     """Dense PyTorch latency of ``model(example_inputs)`` (no grad, eval mode)."""
     import torch
 
+    was_training = model.training
     model.eval()
 
     def run():
         with torch.no_grad():
             model(example_inputs)
 
-    return measure_latency(run, **kwargs)
+    try:
+        return measure_latency(run, **kwargs)
+    finally:
+        model.train(was_training)
 
 
 def spiralkit_latency(model, example_inputs, **kwargs) -> "dict[str, float] | None":

@@ -128,3 +128,12 @@ def test_stripping_a_deep_copy_leaves_the_original_masked(tiny_cnn, tiny_data):
     assert get_mask(clone.fc1) is None
     assert get_mask(tiny_cnn.fc1) is not None and tiny_cnn.fc1.weight.shape == clone.fc1.weight.shape
     assert torch.equal(tiny_cnn.fc1.weight, clone.fc1.weight)
+
+
+def test_evolutionary_allocation_with_measured_latency_cost(tiny_cnn, tiny_data):
+    pytest.importorskip("spiralkit._C")
+    cfg = PruneConfig(sparsity=0.6, allocation="evolutionary",
+                      evolution=EvolutionConfig(population=2, generations=1, recovery_batches=1, eval_batches=1,
+                                                elite=1, cost="latency"))
+    result = prune(tiny_cnn, cfg, tiny_data, val_data=tiny_data)
+    assert abs(result.sparsity - 0.6) < 0.03
