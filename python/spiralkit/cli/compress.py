@@ -26,6 +26,9 @@ def run(args) -> int:
         prepare(recipe)
         print(f"{args.recipe}: ok")
         return 0
+    from spiralkit.compress.batches import world
+
     result, _ = run_recipe(recipe, resume=args.resume, progress=not args.no_progress)
-    print(f"kept round {result.best_round}; results in {result.output_dir}/ (rounds.json, rounds.png, checkpoint/)")
+    if world()[0] == 0:  # under torchrun, one report
+        print(f"kept round {result.best_round}; results in {result.output_dir}/ (rounds.json, rounds.png, checkpoint/)")
     return 0
