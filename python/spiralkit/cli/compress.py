@@ -31,4 +31,8 @@ def run(args) -> int:
     result, _ = run_recipe(recipe, resume=args.resume, progress=not args.no_progress)
     if world()[0] == 0:  # under torchrun, one report
         print(f"kept round {result.best_round}; results in {result.output_dir}/ (rounds.json, rounds.png, checkpoint/)")
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
     return 0
