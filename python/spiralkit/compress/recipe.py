@@ -22,7 +22,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spiralkit.compress import toml_io
 from spiralkit.compress.config import CONFIG_VERSION, DistillConfig, SpiralConfig, _TomlMixin, _version
 
 DATASETS = ("mnist",)
