@@ -129,6 +129,10 @@ def semi_structured(dense_np, x):
 
 
 def git_commit() -> str:
+    import os
+
+    if os.environ.get("SPIRALKIT_GIT_COMMIT"):
+        return os.environ["SPIRALKIT_GIT_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=Path(__file__).parent).stdout.strip()
@@ -178,7 +182,7 @@ def main(argv=None) -> int:
     t_start = time.time()
     for k, n in shapes:
         rng = np.random.default_rng(0)
-        base = rng.standard_normal((n, k)).astype(np.float32) / np.sqrt(k)
+        base = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
         for rows in ROWS:
             x = torch.randn(rows, k, device="cuda", generator=torch.Generator(device="cuda").manual_seed(rows))
             for pattern, sparsity in CONFIGS:
