@@ -13,6 +13,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--pattern", default="unstructured", help="unstructured, 4x1, 2:4, ...")
     parser.add_argument("--target", type=float, default=0.95, help="target sparsity of the pruned layers")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--teacher-epochs", type=int, default=4)
+    parser.add_argument("--epochs-per-round", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="use only this many training images (0: all 3,500)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
@@ -25,13 +28,13 @@ def demo_recipe(args):
 
     return Recipe(
         device="cpu", threads=args.threads,
-        model=ModelSpec(name="mnist_cnn", train_epochs=4),
-        data=DataSpec(name="mnist", batch_size=64),
+        model=ModelSpec(name="mnist_cnn", train_epochs=args.teacher_epochs),
+        data=DataSpec(name="mnist", batch_size=64, limit=args.limit),
         spiral=SpiralConfig(
             rounds=args.rounds, target_sparsity=args.target, schedule="cubic", teacher="original",
             tolerance=0.01, output_dir=args.output_dir,
             prune=PruneConfig(criterion="magnitude", pattern=args.pattern, allocation="global"),
-            distill=DistillConfig(loss="soft", temperature=4.0, alpha=0.9, epochs=1, lr=1e-3),
+            distill=DistillConfig(loss="soft", temperature=4.0, alpha=0.9, epochs=args.epochs_per_round, lr=1e-3),
         ),
     )
 

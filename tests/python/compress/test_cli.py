@@ -46,3 +46,12 @@ def test_compress_recipe_end_to_end_then_resume(tmp_path, capsys):
     # A finished run resumes to the same result without training again.
     assert main(["compress", str(path), "--no-progress", "--resume"]) == 0
     assert json.loads((tmp_path / "run" / "rounds.json").read_text()) == records
+
+
+def test_demo_runs_small(tmp_path, capsys):
+    code = main(["demo", "--output-dir", str(tmp_path / "demo"), "--teacher-epochs", "1", "--limit", "256",
+                 "--rounds", "2", "--target", "0.8", "--no-progress", "--threads", "1"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "teacher" in out and "student" in out and "latency" in out
+    assert (tmp_path / "demo" / "rounds.png").exists()
