@@ -53,7 +53,8 @@ def run_method(method: str, teacher, pattern: str, target: float, seed: int, arg
         layers = _layer_names(student, prune_cfg)  # the spiral's layer choice
         reference = size_reference(student, layers)
         prune(student, dataclasses.replace(prune_cfg, sparsity=target), train)
-        distill(student, None, DistillConfig(loss="task", epochs=args.epochs, lr=args.lr, seed=seed), train,
+        distill(student, None, DistillConfig(loss="task", epochs=args.epochs, lr=args.lr, seed=seed,
+                                             lr_schedule=args.lr_schedule), train,
                 progress=False)
         report = sparsity_report(student, reference)
     else:
@@ -63,6 +64,7 @@ def run_method(method: str, teacher, pattern: str, target: float, seed: int, arg
                            stop_on_drop=False, tolerance=1.0, seed=seed, final_epochs=args.final_epochs,
                            output_dir=str(Path(args.out) / f"{method}-{pattern}-{target}-s{seed}"), prune=prune_cfg,
                            distill=DistillConfig(loss=loss, epochs=per_round, lr=args.lr, temperature=4.0,
+                                                 lr_schedule=args.lr_schedule,
                                                  alpha=args.alpha, seed=seed))
         result = compress(student, cfg, train, val, teacher=teacher, progress=False, quiet=True)
         report = {k: result.records[-1][k] for k in ("sparsity_pruned_layers", "sparsity_model")}
@@ -109,6 +111,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--final-epochs", type=int, default=0,
                     help="spiral and gmp: of --epochs, this many go to the last round (recovery at the target)")
+    ap.add_argument("--lr-schedule", default="constant", help="every method: constant or cosine (per distill call)")
     ap.add_argument("--teacher-choice", default="original", help="spiral teacher: original, previous, best")
     ap.add_argument("--targets", nargs="+", default=DEFAULT_TARGETS, help="pattern=sparsity cases")
     ap.add_argument("--alpha", type=float, default=0.9, help="spiral: weight of the KD term")

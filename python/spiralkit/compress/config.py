@@ -132,6 +132,7 @@ class DistillConfig(_TomlMixin):
     hints: [[student_layer, teacher_layer], ...] module names whose outputs are matched by MSE
     through a learned adapter, weighted by ``hint_weight``.
     primary_metric: the key of the evaluation dict that ranks rounds (larger is better).
+    lr_schedule: "constant", or "cosine" (decays to 0 over this call's steps; a spiral round is one call).
     """
 
     version: int = CONFIG_VERSION
@@ -145,6 +146,7 @@ class DistillConfig(_TomlMixin):
     max_batches: int = 0
     optimizer: str = "adam"
     lr: float = 1e-3
+    lr_schedule: str = "constant"
     momentum: float = 0.9
     weight_decay: float = 0.0
     primary_metric: str = "accuracy"
@@ -165,6 +167,8 @@ class DistillConfig(_TomlMixin):
                 raise ValueError(f"distill.hints: expected [student_layer, teacher_layer] pairs, got {pair!r}")
         if self.epochs < 0 or self.max_batches < 0:
             raise ValueError("distill.epochs and distill.max_batches: expected >= 0")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"distill.lr_schedule: expected constant or cosine, got '{self.lr_schedule}'")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"distill.optimizer: expected adam or sgd, got '{self.optimizer}'")
         if self.lr <= 0:

@@ -171,7 +171,7 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
 
         model = DDP(student, device_ids=[device] if device.type == "cuda" else None)
     losses: list[float] = []
-    optimizer = None
+    optimizer = scheduler = None
     student.train()
     try:
         for epoch in range(config.epochs):
@@ -193,6 +193,7 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
                 if optimizer is None:
                     params = list(student.parameters()) + (list(hints.parameters()) if hints else [])
                     optimizer = _optimizer(config, params)
+                    scheduler = _scheduler(config, optimizer, train_data)
                 loss = loss_fn(s_out, t_out, y, config)
                 if hints is not None:
                     loss = loss + config.hint_weight * hints.loss()
@@ -203,6 +204,8 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
                 if hints is not None and size > 1:
                     _average_grads(hints.parameters(), size)
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 total += float(loss.detach())
                 steps += 1
                 bar.set_postfix(loss=f"{total / steps:.4f}")
@@ -217,6 +220,15 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
         evaluate = evaluate or default_evaluate(config, teacher)
         metrics = dict(evaluate(student, val_data))
     return DistillResult(metrics=metrics, losses=losses)
+
+
+def _scheduler(config: DistillConfig, optimizer, train_data):
+    if config.lr_schedule == "constant":
+        return None
+    per_epoch = B.count_batches(train_data, config.max_batches)
+    if not per_epoch:
+        raise ValueError("distill.lr_schedule = 'cosine' needs data with a length (or max_batches)")
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=per_epoch * config.epochs)
 
 
 def _sync_buffers(model: nn.Module) -> None:

@@ -113,3 +113,18 @@ def test_spiral_on_an_embedding_model_with_unlabelled_dict_batches(tmp_path):
     assert result.records[0]["metrics"]["cosine"] == pytest.approx(1.0, abs=1e-5)
     assert result.records[-1]["sparsity_pruned_layers"] == pytest.approx(0.5, abs=0.01)
     assert "cosine" in result.table("cosine")
+
+
+def test_cosine_schedule_decays_to_zero(tiny_cnn, tiny_data, monkeypatch):
+    seen = []
+    real_step = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    distill(tiny_cnn, None, DistillConfig(loss="task", epochs=2, lr=1e-2, lr_schedule="cosine"), tiny_data,
+            progress=False)
+    assert seen[0] == pytest.approx(1e-2) and len(seen) == 16
+    assert all(b < a for a, b in zip(seen, seen[1:])) and seen[-1] < 1e-3
