@@ -36,7 +36,7 @@ _LAZY_FUNCTIONS = {
     "distill": ("spiralkit.compress", "distill"),
     "sparsify": ("spiralkit.nn", "sparsify"),
 }
-_LAZY_MODULES = ("compress", "cuda", "ops", "nn", "bench", "data", "engine")
+_LAZY_MODULES = ("compress", "cuda", "ops", "nn", "bench", "data")
 
 
 def __getattr__(name):
