@@ -34,15 +34,13 @@ Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x,
   const SpmmRow* spmm = select_spmm(view.r);
   const int64_t pixels = s.out_h * s.out_w;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), view.panels)));
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = team_thread(), nt = team_size();
+  parallel_run(threads, [&](int t, int nt) {
     const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
     for (int64_t img = 0; img < s.batch; ++img) {
       XtArgs a{x + img * s.in_channels * pixels, pixels, pixels, y + img * s.out_channels * pixels, pixels, bias, act};
       spmm->fn(view, p0, p1, a);
     }
-  }
+  });
   return Status::Ok();
 }
 

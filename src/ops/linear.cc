@@ -40,12 +40,10 @@ Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float*
   const int64_t quads = (w.rows + 3) / 4;
   const int64_t by_work = std::max<int64_t>(1, w.rows * w.cols * m / kMinWorkPerThread);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), quads, by_work})));
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = team_thread(), nt = team_size();
+  parallel_run(threads, [&](int t, int nt) {
     const int64_t n0 = std::min(w.rows, quads * t / nt * 4), n1 = std::min(w.rows, quads * (t + 1) / nt * 4);
     for (int64_t i = 0; i < m; ++i) gemv(values, w.cols, n0, n1, x + i * w.cols, y + i * w.rows, bias, act);
-  }
+  });
   return Status::Ok();
 }
 
@@ -60,12 +58,10 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
   const int threads = useful_threads(view, m);
   const SpmvRow* spmv = select_spmv(view.r);
   if (m < kGemvRows && view.kidx16) {
-#pragma omp parallel num_threads(threads)
-    {
-      const int t = team_thread(), nt = team_size();
+    parallel_run(threads, [&](int t, int nt) {
       const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
       for (int64_t i = 0; i < m; ++i) spmv->fn(view, p0, p1, x + i * w.cols, y + i * w.rows, bias, act);
-    }
+    });
     return Status::Ok();
   }
   const SpmmRow* spmm = select_spmm(view.r);
@@ -81,9 +77,7 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
   const int64_t strip = std::max<int64_t>(spmm->tile, 128 / spmm->tile * spmm->tile);
   const int64_t chunk_panels = std::max<int64_t>(1, kChunkRows / view.r);
   const int64_t n_total = w.rows, k_total = w.cols;
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = team_thread(), nt = team_size();
+  parallel_run(threads, [&](int t, int nt) {
     const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
     std::vector<float>& xs = scratch(0);
     std::vector<float>& ys = scratch(1);
@@ -101,7 +95,7 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
         transpose(ys.data(), strip, n1 - n0, ms, y + m0 * n_total + n0, n_total);
       }
     }
-  }
+  });
   return Status::Ok();
 }
 

@@ -24,6 +24,19 @@ inline int team_size() {
 #endif
 }
 
+// Runs body(t, nt) on `threads` threads of one OpenMP team; one thread runs it inline, without
+// the cost of opening a region (it matters for microsecond GEMVs). Barriers inside body are
+// orphaned OpenMP barriers: they bind to this team, and are no-ops when run inline.
+template <typename Body>
+inline void parallel_run(int threads, Body&& body) {
+  if (threads <= 1) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  body(team_thread(), team_size());
+}
+
 void set_num_threads(int n);  // n >= 1 (checked by the caller)
 int get_num_threads();        // default: physical cores available to the process
 
