@@ -4,11 +4,12 @@
 
 namespace spiralkit {
 
-// One entry per family; a family with one kernel per block height lists them R = 8, 4, 1.
+// One entry per family; a family with one kernel per block height lists them, tallest first.
 std::vector<KernelChoice> kernel_choices() {
   std::vector<KernelChoice> out;
-  const SpmmRow* mm[3] = {select_spmm(8), select_spmm(4), select_spmm(1)};
-  out.push_back({"f32-spmm", std::string(mm[0]->name) + "," + mm[1]->name + "," + mm[2]->name, isa_name(mm[0]->isa)});
+  const SpmmRow* mm[4] = {select_spmm(8), select_spmm(4), select_spmm(2), select_spmm(1)};
+  out.push_back({"f32-spmm", std::string(mm[0]->name) + "," + mm[1]->name + "," + mm[2]->name + "," + mm[3]->name,
+                 isa_name(mm[0]->isa)});
   const SpmvRow* mv[3] = {select_spmv(8), select_spmv(4), select_spmv(1)};
   out.push_back({"f32-spmv", std::string(mv[0]->name) + "," + mv[1]->name + "," + mv[2]->name, isa_name(mv[0]->isa)});
   // Convolutions are drivers over f32-spmm (1x1: NCHW as is; stride 1: padded planes; else im2col).

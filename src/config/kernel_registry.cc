@@ -38,8 +38,9 @@ const std::vector<GemvRow>& gemv_table() {
 
 // Chosen once per process (the active ISA never changes after detection).
 const SpmmRow* select_spmm(int r) {
-  static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), nullptr, nullptr, first_allowed(spmm_table(), 4),
-                                   nullptr, nullptr, nullptr, first_allowed(spmm_table(), 8)};
+  static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), first_allowed(spmm_table(), 2), nullptr,
+                                   first_allowed(spmm_table(), 4), nullptr, nullptr, nullptr,
+                                   first_allowed(spmm_table(), 8)};
   return rows[r];
 }
 const SpmvRow* select_spmv(int r) {

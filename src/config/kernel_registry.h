@@ -31,7 +31,8 @@ const std::vector<TransposeRow>& transpose_table();
 const std::vector<DwConvRow>& dwconv_table();
 const std::vector<GemvRow>& gemv_table();
 
-// Best allowed row for block height r (r in {1, 4, 8}); never null (scalar rows end each table).
+// Best allowed row for block height r (spmm: r in {1, 2, 4, 8}; spmv: {1, 4, 8}); never null
+// (scalar rows end each table).
 const SpmmRow* select_spmm(int r);
 const SpmvRow* select_spmv(int r);
 const TransposeRow* select_transpose();

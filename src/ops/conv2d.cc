@@ -225,10 +225,13 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
   const int64_t cin_g = shape.in_channels / shape.groups;
   if (cin_g == 1 && shape.groups > 1) return depthwise(w, shape, x, bias, act, y);
   const int64_t pixels = shape.out_h * shape.out_w;
-  const PanelPack& pack = plan_panels(w, pixels);
-  const PanelView view = pack.view();
   const int64_t cout_g = shape.out_channels / shape.groups;
-  if (shape.groups > 1 && cout_g % view.r != 0) return reference(w, shape, x, bias, act, y);
+  const PanelPack* chosen = &plan_panels(w, pixels);
+  // Panels must not straddle groups: fall back to CSR (R = 1) panels, else the reference.
+  if (shape.groups > 1 && cout_g % chosen->r != 0 && w.gemv_panels().r == 1) chosen = &w.gemv_panels();
+  if (shape.groups > 1 && cout_g % chosen->r != 0) return reference(w, shape, x, bias, act, y);
+  const PanelPack& pack = *chosen;
+  const PanelView view = pack.view();
   const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
                          shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
   if (pointwise) return pointwise_conv(view, shape, x, bias, act, y);

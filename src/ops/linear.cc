@@ -14,8 +14,6 @@
 namespace spiralkit {
 namespace {
 
-// Rows below this run as repeated GEMV (cheaper than R broadcasts per block on a narrow tile).
-constexpr int64_t kGemvRows = 4;
 // Output rows computed between two transposes back into y (the N x S chunk stays in L1/L2).
 constexpr int64_t kChunkRows = 128;
 // Multiply-adds per thread below which another thread costs more (fork/join, ~1 us) than it saves.

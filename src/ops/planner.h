@@ -8,10 +8,13 @@
 
 namespace spiralkit {
 
+// Rows below this run as repeated GEMV (cheaper than R broadcasts per block on a narrow tile).
+constexpr int64_t kGemvRows = 4;
+
 // True when the dense fallback is cheaper than the weight's sparse panels for m activation rows.
 bool plan_dense(const PackedWeight& w, int64_t m);
 
-// The panels to run for m activation rows (w.panels or w.dense_panels()).
+// The panels to run for m activation rows (w.panels, w.gemv_panels() or w.dense_panels()).
 const PanelPack& plan_panels(const PackedWeight& w, int64_t m);
 
 }  // namespace spiralkit

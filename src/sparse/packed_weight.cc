@@ -1,5 +1,7 @@
 #include "sparse/packed_weight.h"
 
+#include "config/kernel_costs.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -266,6 +268,16 @@ Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern
   if (pattern.kind == PatternKind::kDense) r = 8;
   if (pattern.kind == PatternKind::kBlock) r = pattern.block_rows % 8 == 0 ? 8 : (pattern.block_rows % 4 == 0 ? 4 : 1);
   build_panels(dense, rows, cols, r, pattern.kind == PatternKind::kDense, &w->panels);
+  if (r == 1) {  // row pairs beat CSR once enough pairs share columns (see config/kernel_costs.h)
+    PanelPack pairs;
+    build_panels(dense, rows, cols, 2, false, &pairs);
+    constexpr int64_t kManyRows = 128;  // packed for the compute-bound case
+    if (double(pairs.blocks()) * 2 * kernel_value_cost(2, kManyRows) <
+        double(w->panels.blocks()) * kernel_value_cost(1, kManyRows)) {
+      w->csr_panels_ = std::move(w->panels);
+      w->panels = std::move(pairs);
+    }
+  }
   *out = std::move(w);
   return Status::Ok();
 }

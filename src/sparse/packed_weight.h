@@ -24,9 +24,12 @@ struct PackedWeight {
   std::vector<int32_t> row_ptr;
   std::vector<int32_t> col_idx;
   std::vector<uint8_t> nm_offsets;
-  // The fast kernels' panels for this pattern (4x1/8x1 blocks keep their height; other patterns
-  // become CSR, R = 1), built by pack_weight.
+  // The fast kernels' panels for this pattern, built by pack_weight: 4x1/8x1-style blocks keep their
+  // height; other patterns become CSR (R = 1) or zero-padded row pairs (R = 2), whichever the
+  // kernel costs make cheaper for many activation rows.
   PanelPack panels;
+  // What GEMV runs: `panels`, or CSR when `panels` are row pairs (no GEMV kernel for R = 2).
+  const PanelPack& gemv_panels() const { return panels.r == 2 ? csr_panels_ : panels; }
 
   SparseMatrixView view() const;
   // Dense 8x1 panels for the dense fallback, built on first use (thread-safe) and kept.
@@ -43,6 +46,8 @@ struct PackedWeight {
   void to_dense(float* out) const;
 
  private:
+  friend Status pack_weight(const float*, int64_t, int64_t, const Pattern&, std::unique_ptr<PackedWeight>*);
+  PanelPack csr_panels_;  // only when panels.r == 2
   mutable std::once_flag dense_once_, dense_panels_once_;
   mutable std::vector<float> dense_;
   mutable PanelPack dense_panels_;

@@ -9,9 +9,11 @@
 #define SPIRALKIT_X86_SPMM(X)                                   \
   X(spiralkit_f32_spmm_ukernel_8x1__avx512, kAvx512, 8, 48)     \
   X(spiralkit_f32_spmm_ukernel_4x1__avx512, kAvx512, 4, 96)     \
+  X(spiralkit_f32_spmm_ukernel_2x1__avx512, kAvx512, 2, 128)    \
   X(spiralkit_f32_spmm_ukernel_1x1__avx512, kAvx512, 1, 128)    \
   X(spiralkit_f32_spmm_ukernel_8x1__avx2, kAvx2, 8, 16)         \
   X(spiralkit_f32_spmm_ukernel_4x1__avx2, kAvx2, 4, 16)         \
+  X(spiralkit_f32_spmm_ukernel_2x1__avx2, kAvx2, 2, 32)         \
   X(spiralkit_f32_spmm_ukernel_1x1__avx2, kAvx2, 1, 32)
 #define SPIRALKIT_X86_SPMV(X)                                   \
   X(spiralkit_f32_spmv_ukernel_8x1__avx512, kAvx512, 8, 1)      \
@@ -38,6 +40,7 @@
 #define SPIRALKIT_F32_SPMM_KERNELS(X) SPIRALKIT_X86_SPMM(X)     \
   X(spiralkit_f32_spmm_ukernel_8x1__scalar, kScalar, 8, 4)      \
   X(spiralkit_f32_spmm_ukernel_4x1__scalar, kScalar, 4, 4)      \
+  X(spiralkit_f32_spmm_ukernel_2x1__scalar, kScalar, 2, 4)      \
   X(spiralkit_f32_spmm_ukernel_1x1__scalar, kScalar, 1, 8)
 #define SPIRALKIT_F32_SPMV_KERNELS(X) SPIRALKIT_X86_SPMV(X)     \
   X(spiralkit_f32_spmv_ukernel_8x1__scalar, kScalar, 8, 1)      \

@@ -1,0 +1,10 @@
+// 2x1 blocks (unstructured weights packed as row pairs, zero-padded), K x M activations:
+// 2 rows x 4 vectors register tile (VecAvx2).
+#include "simd/vec-avx2.h"
+#include "f32-spmm/f32-spmm-impl.h"
+#include "spiralkit_kernels/kernel-list.h"
+
+void spiralkit::spiralkit_f32_spmm_ukernel_2x1__avx2(const PanelView& w, int64_t p_begin, int64_t p_end,
+                                                    const XtArgs& a) {
+  spmm_xt<VecAvx2, 2, 2, 4>(w, p_begin, p_end, a);
+}
