@@ -106,6 +106,7 @@ def run_case(case: Case, pattern: str, sparsity: float, threads: int, rounds: in
         "ratio_p10": _quantile(ratios, 0.1),
         "ratio_p90": _quantile(ratios, 0.9),
         "rel_error": rel_err,
+        "load_1m": os.getloadavg()[0],
     }
 
 
@@ -144,8 +145,14 @@ def run(shapes: str | None = None, patterns=DEFAULT_PATTERNS, sparsities=DEFAULT
                 echo(f"{r['case']:30} {r['pattern']:12} {sp:8.2f} {r['torch_ms']:9.4f} {r['spiralkit_ms']:9.4f} "
                      f"{r['spiralkit_p10_ms']:7.4f}-{r['spiralkit_p90_ms']:7.4f} {r['effective_gflops']:9.1f} "
                      f"{r['ratio_vs_torch_dense']:7.2f} {r['rel_error']:8.1e}")
+    from spiralkit.bench.targets import check
+
+    for line in check(results):
+        echo(line)
+    load_end = os.getloadavg()
+    echo(f"load at end={load_end[0]:.2f},{load_end[1]:.2f},{load_end[2]:.2f}")
     if json_path:
-        meta = {"threads": threads, "isa": info["isa_active"], "kernels": info["kernels"], "loadavg": load,
+        meta = {"threads": threads, "isa": info["isa_active"], "kernels": info["kernels"], "loadavg": load, "loadavg_end": load_end,
                 "commit": _commit(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
         with open(json_path, "w") as f:
             json.dump({"meta": meta, "results": results}, f, indent=1)
