@@ -50,7 +50,11 @@ def test_linear_matches_torch(n, k, m, pattern, sparsity, threads, activation, b
     got = spiralkit.ops.linear(x, spiralkit.pack(w, pattern), b, activation=activation)
     want = F.linear(x.double(), w.double(), None if b is None else b.double())
     want = {None: want, "relu": F.relu(want), "gelu": F.gelu(want)}[activation]
-    assert _rel_err(got, want.float()) < 1e-5
+    # Error relative to the magnitude summed (|W| |x| + |b|): a tiny output from cancellation
+    # carries the absolute rounding of its large terms.
+    scale = F.linear(x.double().abs(), w.double().abs(), None if b is None else b.double().abs())
+    err = (torch.as_tensor(np.asarray(got)).double() - want).abs() / scale.clamp_min(1e-12)
+    assert float(err.max()) < 1e-5
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
