@@ -16,12 +16,15 @@ namespace {
 
 // Output rows computed between two transposes back into y (the N x S chunk stays in L1/L2).
 constexpr int64_t kChunkRows = 128;
-// Multiply-adds per thread below which another thread costs more (fork/join, ~1 us) than it saves.
+// Multiply-adds per thread below which another thread costs more than it saves: a fork/join is
+// ~1 us with spinning threads but ~10 us with sleeping ones (OMP_WAIT_POLICY=passive, or a busy
+// machine), so a GEMV (memory-bound, ~13 values/ns on one core) only splits above ~20 us of work.
 constexpr int64_t kMinWorkPerThread = 32 * 1024;
+constexpr int64_t kMinGemvWorkPerThread = 256 * 1024;
 
 int useful_threads(const PanelView& v, int64_t m) {
   const int64_t work = (static_cast<int64_t>(v.ptr[v.panels]) * v.r + v.panels) * m;
-  const int64_t by_work = std::max<int64_t>(1, work / kMinWorkPerThread);
+  const int64_t by_work = std::max<int64_t>(1, work / (m < kGemvRows ? kMinGemvWorkPerThread : kMinWorkPerThread));
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), v.panels, by_work})));
 }
 
@@ -36,7 +39,7 @@ Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float*
   const float* values = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
   const GemvFn gemv = select_gemv()->fn;
   const int64_t quads = (w.rows + 3) / 4;
-  const int64_t by_work = std::max<int64_t>(1, w.rows * w.cols * m / kMinWorkPerThread);
+  const int64_t by_work = std::max<int64_t>(1, w.rows * w.cols * m / kMinGemvWorkPerThread);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), quads, by_work})));
   parallel_run(threads, [&](int t, int nt) {
     const int64_t n0 = std::min(w.rows, quads * t / nt * 4), n1 = std::min(w.rows, quads * (t + 1) / nt * 4);
