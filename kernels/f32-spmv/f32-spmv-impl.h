@@ -14,53 +14,9 @@
 
 namespace {
 
-template <int R> struct Blk;
-template <> struct Blk<4> {
-  using T = __m128;
-  static T zero() { return _mm_setzero_ps(); }
-  static T load(const float* p) { return _mm_loadu_ps(p); }
-  static T bcast(const float* p) { return _mm_broadcast_ss(p); }
-  static T fma(T a, T b, T c) { return _mm_fmadd_ps(a, b, c); }
-  static T add(T a, T b) { return _mm_add_ps(a, b); }
-  static void store(float* p, T v) { _mm_storeu_ps(p, v); }
-};
-template <> struct Blk<8> {
-  using T = __m256;
-  static T zero() { return _mm256_setzero_ps(); }
-  static T load(const float* p) { return _mm256_loadu_ps(p); }
-  static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
-  static T add(T a, T b) { return _mm256_add_ps(a, b); }
-  static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
-};
-
 inline void spmv_finish(const float* tmp, int valid, int64_t n0, float* y, const float* bias,
                         spiralkit::Activation act) {
   for (int r = 0; r < valid; ++r) y[n0 + r] = spiralkit::apply_activation(tmp[r] + (bias ? bias[n0 + r] : 0.0f), act);
-}
-
-template <int R>
-void spmv_blocks(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const float* x, float* y,
-                 const float* bias, spiralkit::Activation act) {
-  using B = Blk<R>;
-  const uint16_t* kidx = w.kidx16;
-  for (int64_t p = p_begin; p < p_end; ++p) {
-    int32_t b = w.ptr[p];
-    const int32_t e = w.ptr[p + 1];
-    const float* v = w.vals + int64_t(b) * R;
-    typename B::T a0 = B::zero(), a1 = B::zero(), a2 = B::zero(), a3 = B::zero();
-    for (; b + 4 <= e; b += 4, v += 4 * R) {
-      a0 = B::fma(B::load(v), B::bcast(x + kidx[b]), a0);
-      a1 = B::fma(B::load(v + R), B::bcast(x + kidx[b + 1]), a1);
-      a2 = B::fma(B::load(v + 2 * R), B::bcast(x + kidx[b + 2]), a2);
-      a3 = B::fma(B::load(v + 3 * R), B::bcast(x + kidx[b + 3]), a3);
-    }
-    for (; b < e; ++b, v += R) a0 = B::fma(B::load(v), B::bcast(x + kidx[b]), a0);
-    alignas(32) float tmp[R];
-    B::store(tmp, B::add(B::add(a0, a1), B::add(a2, a3)));
-    const int64_t n0 = p * R;
-    spmv_finish(tmp, static_cast<int>(std::min<int64_t>(R, w.rows - n0)), n0, y, bias, act);
-  }
 }
 
 // x[k0] x R | x[k1] x R | ... for the blocks at kidx[0..]: one full vector of broadcasts.
