@@ -13,7 +13,7 @@ COLUMNS = [
     ("test_accuracy", "test acc", "{:.4f}"),
     ("params_nonzero", "nonzero params", "{:,}"),
     ("packed_bytes", "packed KiB", "{}"),
-    ("flops", "MFLOPs", "{}"),
+    ("flops", "MFLOPs/example", "{}"),
     ("wall_s", "time s", "{:.1f}"),
 ]
 
@@ -27,7 +27,7 @@ def _cell(record: dict, key: str, fmt: str) -> str:
     if key == "packed_bytes":
         return f"{value / 1024:.1f}"
     if key == "flops":
-        return f"{value / 1e6:.2f}"
+        return f"{value / 1e6:.3f}"
     return fmt.format(value)
 
 

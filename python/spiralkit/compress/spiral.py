@@ -48,6 +48,11 @@ class SpiralResult:
         return report.table(self.records, primary, self.best_round)
 
 
+def _batch_size(inputs) -> int:
+    first = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+    return int(first.shape[0]) if hasattr(first, "shape") and first.dim() > 0 else 1
+
+
 def _is_main() -> bool:
     return B.world()[0] == 0
 
@@ -107,7 +112,8 @@ class _Run:
                 record["test_accuracy"] = test["accuracy"]
         record.update(M.sparsity_report(self.model, self.reference))
         record["packed_bytes"] = M.packed_nbytes(self.model, self.config.prune.pattern)
-        record["flops"] = M.count_flops(self.model, self.example)
+        # Per example, so rounds and runs with other batch sizes compare directly.
+        record["flops"] = M.count_flops(self.model, self.example) // _batch_size(self.example)
         record["wall_s"] = time.perf_counter() - started
         return record
 
