@@ -2,7 +2,8 @@
 // (R floats + 2 index bytes) and the loads per block decide. R = 4/8: blocks are packed side by
 // side into full vectors (4 or 2 blocks per 512-bit FMA, 2 or 1 per 256-bit), the broadcast x
 // values assembled with inserts from four indices read in one 64-bit load; four accumulators hide
-// the FMA latency. R = 1 (CSR): gathers of 8/16 x values.
+// the FMA latency; the last partial vector is one masked FMA (kidx16 is padded, see kernel_pack).
+// R = 1 (CSR): gathers of 8/16 x values.
 // x86 only (the portable rows live in f32-spmv-scalar-impl.h). Internal linkage.
 #pragma once
 #include <immintrin.h>
@@ -40,6 +41,11 @@ inline Wide wide_x(const float* x, const uint16_t* kidx) {
                               _mm256_broadcast_ss(x + kidx[1]), 1);
   }
 }
+// acc += the first `lanes` lanes of vals * x (the rest contribute exactly 0, even for inf/nan x).
+inline Wide wide_fma_tail(const float* vals, Wide xv, int lanes, Wide acc) {
+  const __mmask16 m = static_cast<__mmask16>((1u << lanes) - 1u);
+  return _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, vals), _mm512_maskz_mov_ps(m, xv), acc);
+}
 // Sum of the R-lane groups of v into tmp[0..R).
 template <int R>
 inline void wide_fold(Wide v, float* tmp) {
@@ -63,6 +69,10 @@ inline Wide wide_x(const float* x, const uint16_t* kidx) {
   } else {
     return _mm256_broadcast_ss(x + kidx[0]);
   }
+}
+inline Wide wide_fma_tail(const float* vals, Wide xv, int lanes, Wide acc) {
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_fmadd_ps(_mm256_maskload_ps(vals, m), _mm256_and_ps(xv, _mm256_castsi256_ps(m)), acc);
 }
 template <int R>
 inline void wide_fold(Wide v, float* tmp) {
@@ -100,10 +110,10 @@ void spmv_wide(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, co
       a3 = wide_fma(wide_load(v + 3 * kLanes), wide_x<R>(x, kidx + b + 3 * kPer), a3);
     }
     for (; b + kPer <= e; b += kPer, v += kLanes) a0 = wide_fma(wide_load(v), wide_x<R>(x, kidx + b), a0);
+    // Last 1..kPer-1 blocks: one masked FMA (indices past e are padding or the next panel's, in range).
+    if (b < e) a1 = wide_fma_tail(v, wide_x<R>(x, kidx + b), (e - b) * R, a1);
     alignas(64) float tmp[R];
     wide_fold<R>(wide_add4(a0, a1, a2, a3), tmp);
-    for (; b < e; ++b, v += R)
-      for (int r = 0; r < R; ++r) tmp[r] += v[r] * x[kidx[b]];
     const int64_t n0 = p * R;
     spmv_finish(tmp, static_cast<int>(std::min<int64_t>(R, w.rows - n0)), n0, y, bias, act);
   }

@@ -21,6 +21,7 @@ constexpr int64_t kChunkRows = 128;
 // machine), so a GEMV (memory-bound, ~13 values/ns on one core) only splits above ~20 us of work.
 constexpr int64_t kMinWorkPerThread = 32 * 1024;
 constexpr int64_t kMinGemvWorkPerThread = 256 * 1024;
+constexpr int64_t kMinDenseGemvWorkPerThread = 768 * 1024;  // L3-bound: a second core gains less
 
 int useful_threads(const PanelView& v, int64_t m) {
   const int64_t work = (static_cast<int64_t>(v.ptr[v.panels]) * v.r + v.panels) * m;
@@ -39,7 +40,7 @@ Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float*
   const float* values = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
   const GemvFn gemv = select_gemv()->fn;
   const int64_t quads = (w.rows + 3) / 4;
-  const int64_t by_work = std::max<int64_t>(1, w.rows * w.cols * m / kMinGemvWorkPerThread);
+  const int64_t by_work = std::max<int64_t>(1, w.rows * w.cols * m / kMinDenseGemvWorkPerThread);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), quads, by_work})));
   parallel_run(threads, [&](int t, int nt) {
     const int64_t n0 = std::min(w.rows, quads * t / nt * 4), n1 = std::min(w.rows, quads * (t + 1) / nt * 4);

@@ -12,8 +12,7 @@ PanelView PanelPack::view() const {
   v.panels = panels();
   v.ptr = ptr.data();
   v.kidx = kidx.data();
-  static const uint16_t kNoBlocks = 0;  // a valid pointer even when no block is stored
-  v.kidx16 = !has_kidx16 ? nullptr : (kidx16.empty() ? &kNoBlocks : kidx16.data());
+  v.kidx16 = has_kidx16 ? kidx16.data() : nullptr;
   v.vals = vals.data();
   return v;
 }
@@ -39,7 +38,10 @@ void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool ke
   }
   out->kidx16.clear();
   out->has_kidx16 = cols <= 65536;
-  if (out->has_kidx16) out->kidx16.assign(out->kidx.begin(), out->kidx.end());
+  if (out->has_kidx16) {
+    out->kidx16.assign(out->kidx.begin(), out->kidx.end());
+    out->kidx16.resize(out->kidx.size() + PanelPack::kKidx16Padding, 0);
+  }
 }
 
 

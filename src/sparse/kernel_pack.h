@@ -13,7 +13,8 @@ struct PanelPack {
   int r = 1;
   int64_t rows = 0, cols = 0;
   std::vector<int32_t> ptr, kidx;
-  std::vector<uint16_t> kidx16;  // unused when cols > 65536
+  std::vector<uint16_t> kidx16;  // unused when cols > 65536; kKidx16Padding zeros past the end
+  static constexpr int kKidx16Padding = 8;  // GEMV kernels read whole groups of 4 indices
   bool has_kidx16 = false;
   std::vector<float> vals;
 
