@@ -40,7 +40,7 @@ void dw3x3_rows(const spiralkit::DwArgs& a, const float* P, int64_t wp) {
     const float* r1 = r0 + wp;
     const float* r2 = r1 + wp;
     int64_t ow = 0;
-    for (; ow < a.out_w; ow += 2 * W) {
+    for (; ow + W < a.out_w; ow += 2 * W) {
       const int64_t i = ow * S, j = (ow + W) * S;
       T acc0 = bias, acc1 = bias;
 #pragma GCC unroll 3
@@ -58,6 +58,18 @@ void dw3x3_rows(const spiralkit::DwArgs& a, const float* P, int64_t wp) {
       if (n0 == W) V::store(y + ow, acc0); else V::store_n(y + ow, acc0, static_cast<int>(n0));
       if (n1 == W) V::store(y + ow + W, acc1); else if (n1 > 0) V::store_n(y + ow + W, acc1, static_cast<int>(n1));
     }
+    if (ow < a.out_w) {  // one last vector (narrow planes: 7 or 14 columns fit in one)
+      T acc = bias;
+#pragma GCC unroll 3
+      for (int q = 0; q < 3; ++q) {
+        acc = V::fma(w[q], tap(r0 + ow * S + q), acc);
+        acc = V::fma(w[3 + q], tap(r1 + ow * S + q), acc);
+        acc = V::fma(w[6 + q], tap(r2 + ow * S + q), acc);
+      }
+      acc = vec_activation<V>(acc, a.act);
+      const int n = static_cast<int>(std::min<int64_t>(W, a.out_w - ow));
+      if (n == W) V::store(y + ow, acc); else V::store_n(y + ow, acc, n);
+    }
     scalar_activation(y, a.out_w, a.act);
   }
 }
@@ -71,14 +83,20 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
   thread_local std::vector<float> padded;
   if (padded.size() < static_cast<size_t>(hp * wp + slack)) padded.resize(static_cast<size_t>(hp * wp + slack));
   float* P = padded.data();
-  std::fill(P, P + a.pad_h * wp, 0.0f);
+  // Zero the padded plane, then copy the rows in with (masked) vectors: for 7x7 or 14x14 planes
+  // per-row memset/memcpy calls would cost more than the convolution itself.
+  const int64_t total = (hp * wp + W - 1) / W * W;  // within the slack
+  for (int64_t i = 0; i < total; i += W) V::store(P + i, V::zero());
   for (int64_t h = 0; h < a.in_h; ++h) {
-    float* row = P + (h + a.pad_h) * wp;
-    std::fill(row, row + a.pad_w, 0.0f);
-    std::copy(a.x + h * a.in_w, a.x + (h + 1) * a.in_w, row + a.pad_w);
-    std::fill(row + a.pad_w + a.in_w, row + wp, 0.0f);
+    float* row = P + (h + a.pad_h) * wp + a.pad_w;
+    const float* src = a.x + h * a.in_w;
+    int64_t c = 0;
+    for (; c + W <= a.in_w; c += W) V::store(row + c, V::load(src + c));
+    if (c < a.in_w) {
+      const int n = static_cast<int>(a.in_w - c);
+      V::store_n(row + c, V::load_n(src + c, n), n);
+    }
   }
-  std::fill(P + (a.pad_h + a.in_h) * wp, P + hp * wp + slack, 0.0f);
   if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w && a.stride_w <= 2) {
     if (a.stride_w == 1) dw3x3_rows<V, 1>(a, P, wp); else dw3x3_rows<V, 2>(a, P, wp);
     return;
