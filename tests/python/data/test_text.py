@@ -82,3 +82,11 @@ def test_pydoc_corpus_is_real_english_and_split():
     assert all(6 <= len(s.split()) <= 64 for s in everything)
     assert any("statement" in s for s in splits.test)
     assert not set(splits.train) & set(splits.test)
+
+
+def test_stdlib_docstrings_widen_the_corpus_without_code():
+    docs = text.stdlib_docstrings()
+    assert len(docs) > 1000 and all(":" in k for k in list(docs)[:50])
+    sents = text.load_sentences(sources=["pydoc", "docstrings"])
+    assert len(sents) > 5 * len(text.load_sentences(sources="pydoc"))
+    assert not any(s.startswith((">>>", "...")) for s in sents)
