@@ -83,64 +83,92 @@ Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, co
   return Status::Ok();
 }
 
-// Stride-1 k x k convolution without im2col: the input is zero-padded once into hp x wp planes;
-// each weight column k = (c, r, q) is then the padded plane c shifted by r*wp + q, so the K x M
-// kernel runs on the padded planes directly (column offsets built once per geometry). Outputs are
-// computed "wide" (wp columns per output row, the extra ones discarded) into a scratch, then each
-// thread compacts the rows it computed into y — no barrier after the kernel.
+// k x k convolution without im2col: the input is zero-padded (and, for strides > 1, split into
+// phase planes, see ConvOffsets) once; each weight column k = (c, r, q) is then a plane shifted by
+// a fixed offset, so the K x M kernel runs on the planes directly (offsets built once per
+// geometry). Outputs are computed "wide" (wq columns per output row, the extra ones discarded)
+// into a scratch, then each thread compacts the rows it computed into y.
+void fill_phase_planes(const float* xc, const ConvShape& s, const ConvOffsets& o, float* dst) {
+  const int64_t plane = o.hq * o.wq;
+  if (o.stride_h == 1 && o.stride_w == 1) {  // the padded plane: row copies
+    std::fill(dst, dst + s.pad_h * o.wq, 0.0f);
+    for (int64_t h = 0; h < s.in_h; ++h) {
+      float* row = dst + (h + s.pad_h) * o.wq;
+      std::fill(row, row + s.pad_w, 0.0f);
+      std::copy(xc + h * s.in_w, xc + (h + 1) * s.in_w, row + s.pad_w);
+      std::fill(row + s.pad_w + s.in_w, row + o.wq, 0.0f);
+    }
+    std::fill(dst + (s.pad_h + s.in_h) * o.wq, dst + plane, 0.0f);
+    return;
+  }
+  for (int ph = 0; ph < o.stride_h; ++ph)
+    for (int pw = 0; pw < o.stride_w; ++pw) {
+      const int slot = o.phase_slot[ph * o.stride_w + pw];
+      if (slot < 0) continue;
+      float* d = dst + slot * plane;
+      for (int64_t i = 0; i < o.hq; ++i) {
+        const int64_t ih = ph + o.stride_h * i - s.pad_h;
+        float* row = d + i * o.wq;
+        if (ih < 0 || ih >= s.in_h) {
+          std::fill(row, row + o.wq, 0.0f);
+          continue;
+        }
+        // Columns j with 0 <= pw + stride_w * j - pad_w < in_w, zeros around them.
+        const int64_t off = pw - s.pad_w;
+        const int64_t j0 = std::min<int64_t>(o.wq, off >= 0 ? 0 : (-off + o.stride_w - 1) / o.stride_w);
+        const int64_t j1 = std::clamp<int64_t>((s.in_w - off + o.stride_w - 1) / o.stride_w, j0, o.wq);
+        const float* src = xc + ih * s.in_w + off;
+        std::fill(row, row + j0, 0.0f);
+        for (int64_t j = j0; j < j1; ++j) row[j] = src[o.stride_w * j];
+        std::fill(row + j1, row + o.wq, 0.0f);
+      }
+    }
+}
+
 Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape& s, const float* x,
                    const float* bias, Activation act, float* y) {
   const int64_t hp = s.in_h + 2 * s.pad_h, wp = s.in_w + 2 * s.pad_w;
-  const ConvOffsets& offs = w.conv_offsets(pack, hp, wp, s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w);
+  const int64_t hq = (hp + s.stride_h - 1) / s.stride_h, wq = (wp + s.stride_w - 1) / s.stride_w;
+  const ConvOffsets& offs =
+      w.conv_offsets(pack, hq, wq, s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w, s.stride_h, s.stride_w);
   PanelView view = pack.view();
   view.kidx = offs.kidx.data();
   const SpmmRow* spmm = select_spmm(view.r);
   const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
-  const int64_t plane = hp * wp, pixels = s.out_h * s.out_w;
-  const int64_t mw = (s.out_h - 1) * wp + s.out_w;  // wide columns; the last row needs only out_w
-  const bool padded = s.pad_h > 0 || s.pad_w > 0;
-  std::vector<float> xp(padded ? static_cast<size_t>(s.in_channels * plane) : 0);
+  const int64_t channel = offs.phases * hq * wq, pixels = s.out_h * s.out_w;
+  const int64_t mw = (s.out_h - 1) * wq + s.out_w;  // wide columns; the last row needs only out_w
+  const bool copy = s.pad_h > 0 || s.pad_w > 0 || s.stride_h > 1 || s.stride_w > 1;
+  std::vector<float> xp(copy ? static_cast<size_t>(s.in_channels * channel) : 0);
   std::vector<float> wide(static_cast<size_t>(s.out_channels * mw));
   float* xpp = xp.data();
   float* widep = wide.data();
   const int threads = std::max(1, get_num_threads());
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = team_thread(), nt = team_size();
+  parallel_run(threads, [&](int t, int nt) {
     for (int64_t img = 0; img < s.batch; ++img) {
       const float* xi = x + img * s.in_channels * s.in_h * s.in_w;
-      if (padded) {
-        for (int64_t c = s.in_channels * t / nt; c < s.in_channels * (t + 1) / nt; ++c) {
-          float* dst = xpp + c * plane;
-          std::fill(dst, dst + s.pad_h * wp, 0.0f);
-          for (int64_t h = 0; h < s.in_h; ++h) {
-            float* row = dst + (h + s.pad_h) * wp;
-            std::fill(row, row + s.pad_w, 0.0f);
-            std::copy(xi + (c * s.in_h + h) * s.in_w, xi + (c * s.in_h + h + 1) * s.in_w, row + s.pad_w);
-            std::fill(row + s.pad_w + s.in_w, row + wp, 0.0f);
-          }
-          std::fill(dst + (s.pad_h + s.in_h) * wp, dst + plane, 0.0f);
-        }
+      if (copy) {
+        for (int64_t c = s.in_channels * t / nt; c < s.in_channels * (t + 1) / nt; ++c)
+          fill_phase_planes(xi + c * s.in_h * s.in_w, s, offs, xpp + c * channel);
 #pragma omp barrier
       }
-      const float* src = padded ? xpp : xi;
+      const float* src = copy ? xpp : xi;
       float* yi = y + img * s.out_channels * pixels;
       for (int64_t g = 0; g < s.groups; ++g) {
         const int64_t gp0 = g * cout_g / view.r, gp1 = ((g + 1) * cout_g + view.r - 1) / view.r;
         const int64_t q0 = split_panels(view, gp0, gp1, t, nt), q1 = split_panels(view, gp0, gp1, t + 1, nt);
         if (q1 <= q0) continue;
-        XtArgs a{src + g * cin_g * plane, 1, mw, widep, mw, bias, act};
+        XtArgs a{src + g * cin_g * channel, 1, mw, widep, mw, bias, act};
         spmm->fn(view, q0, q1, a);
         const int64_t n1 = std::min<int64_t>(q1 * view.r, s.out_channels);
         for (int64_t n = q0 * view.r; n < n1; ++n)
           for (int64_t oh = 0; oh < s.out_h; ++oh)
-            std::copy(widep + n * mw + oh * wp, widep + n * mw + oh * wp + s.out_w, yi + n * pixels + oh * s.out_w);
+            std::copy(widep + n * mw + oh * wq, widep + n * mw + oh * wq + s.out_w, yi + n * pixels + oh * s.out_w);
       }
-      if (padded) {
-#pragma omp barrier  // the next image overwrites the padded planes
+      if (copy && img + 1 < s.batch) {
+#pragma omp barrier  // the next image overwrites the planes
       }
     }
-  }
+  });
   return Status::Ok();
 }
 
@@ -235,10 +263,14 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
   const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
                          shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
   if (pointwise) return pointwise_conv(view, shape, x, bias, act, y);
-  // Stride 1: direct on padded planes (offsets must fit the kernels' 32-bit column indices).
-  const int64_t padded_input = shape.in_channels * (shape.in_h + 2 * shape.pad_h) * (shape.in_w + 2 * shape.pad_w);
-  if (shape.stride_h == 1 && shape.stride_w == 1 && padded_input < (int64_t(1) << 31))
-    return direct_conv(w, pack, shape, x, bias, act, y);
+  // Direct on (phase) planes when the offsets fit the kernels' 32-bit column indices (the planes
+  // hold at most stride_h * stride_w times the padded input); im2col tiles otherwise.
+  const int64_t padded_input = shape.in_channels * (shape.in_h + 2 * shape.pad_h + shape.stride_h) *
+                               (shape.in_w + 2 * shape.pad_w + shape.stride_w);
+  // A strided 1x1 reads one pixel in stride_h * stride_w: its im2col tiles are as small as the
+  // phase plane and stay in cache, so it keeps the im2col path.
+  const bool strided_1x1 = shape.kernel_h == 1 && shape.kernel_w == 1;
+  if (padded_input < (int64_t(1) << 31) && !strided_1x1) return direct_conv(w, pack, shape, x, bias, act, y);
   return im2col_conv(view, shape, x, bias, act, y);
 }
 

@@ -46,12 +46,22 @@ void build_panels(const float* dense, int64_t rows, int64_t cols, int r, bool ke
 
 
 void build_conv_offsets(ConvOffsets* out) {
+  const int sh = out->stride_h, sw = out->stride_w;
+  out->phase_slot.assign(static_cast<size_t>(sh * sw), -1);
+  for (int r = 0; r < out->kh; ++r)
+    for (int q = 0; q < out->kw; ++q) out->phase_slot[((r * out->dil_h) % sh) * sw + (q * out->dil_w) % sw] = 0;
+  out->phases = 0;
+  for (int& slot : out->phase_slot)
+    if (slot == 0) slot = out->phases++;
   const int taps = out->kh * out->kw;
+  const int64_t plane = out->hq * out->wq;
   out->kidx.resize(out->src->kidx.size());
   for (size_t i = 0; i < out->kidx.size(); ++i) {
     const int64_t k = out->src->kidx[i];
     const int64_t c = k / taps, r = (k % taps) / out->kw, q = k % out->kw;
-    out->kidx[i] = static_cast<int32_t>(c * out->hp * out->wp + r * out->dil_h * out->wp + q * out->dil_w);
+    const int64_t dr = r * out->dil_h, dq = q * out->dil_w;
+    const int slot = out->phase_slot[(dr % sh) * sw + dq % sw];
+    out->kidx[i] = static_cast<int32_t>((c * out->phases + slot) * plane + (dr / sh) * out->wq + dq / sw);
   }
 }
 

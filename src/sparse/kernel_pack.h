@@ -23,13 +23,18 @@ struct PanelPack {
   PanelView view() const;
 };
 
-// A panel pack's column indices remapped to element offsets into a zero-padded C x hp x wp input
-// (k = (c, r, q) -> c*hp*wp + r*dil_h*wp + q*dil_w): the K x M kernels then run a stride-1 k x k
-// convolution straight on the padded planes, with no im2col. Built once per input geometry.
+// A panel pack's column indices remapped to element offsets into "phase planes" of the zero-padded
+// input, so that the K x M kernels run a k x k convolution with no im2col. The padded input is
+// split by output stride into phases (ph, pw) = (padded row % stride_h, padded column % stride_w),
+// each an hq x wq plane; tap (r, q) of channel c reads phase ((r*dil_h) % stride_h, (q*dil_w) %
+// stride_w) shifted by ((r*dil_h) / stride_h, (q*dil_w) / stride_w). Only phases some tap uses are
+// stored (a strided 1x1 needs one). Stride 1: one phase, the padded plane itself.
 struct ConvOffsets {
   const PanelPack* src = nullptr;
-  int64_t hp = 0, wp = 0;
-  int kh = 1, kw = 1, dil_h = 1, dil_w = 1;
+  int64_t hq = 0, wq = 0;
+  int kh = 1, kw = 1, dil_h = 1, dil_w = 1, stride_h = 1, stride_w = 1;
+  int phases = 1;                  // stored phase planes per channel
+  std::vector<int> phase_slot;     // [stride_h * stride_w]: slot of phase (ph, pw), -1 if unused
   std::vector<int32_t> kidx;
 };
 void build_conv_offsets(ConvOffsets* out);

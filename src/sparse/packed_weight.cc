@@ -220,22 +220,24 @@ const PanelPack& PackedWeight::dense_panels() const {
   return dense_panels_;
 }
 
-const ConvOffsets& PackedWeight::conv_offsets(const PanelPack& src, int64_t hp, int64_t wp, int kh, int kw,
-                                              int dil_h, int dil_w) const {
+const ConvOffsets& PackedWeight::conv_offsets(const PanelPack& src, int64_t hq, int64_t wq, int kh, int kw,
+                                              int dil_h, int dil_w, int stride_h, int stride_w) const {
   std::lock_guard<std::mutex> lock(conv_mutex_);
   for (const auto& o : conv_offsets_)
-    if (o->src == &src && o->hp == hp && o->wp == wp && o->kh == kh && o->kw == kw && o->dil_h == dil_h &&
-        o->dil_w == dil_w)
+    if (o->src == &src && o->hq == hq && o->wq == wq && o->kh == kh && o->kw == kw && o->dil_h == dil_h &&
+        o->dil_w == dil_w && o->stride_h == stride_h && o->stride_w == stride_w)
       return *o;
   // Never evicted: callers hold references; a layer sees one or two input sizes in practice.
   auto o = std::make_unique<ConvOffsets>();
   o->src = &src;
-  o->hp = hp;
-  o->wp = wp;
+  o->hq = hq;
+  o->wq = wq;
   o->kh = kh;
   o->kw = kw;
   o->dil_h = dil_h;
   o->dil_w = dil_w;
+  o->stride_h = stride_h;
+  o->stride_w = stride_w;
   build_conv_offsets(o.get());
   conv_offsets_.push_back(std::move(o));
   return *conv_offsets_.back();

@@ -36,10 +36,10 @@ struct PackedWeight {
   const PanelPack& dense_panels() const;
   // Dense row-major values, built on first use and kept (depthwise conv reads it).
   const std::vector<float>& dense_values() const;
-  // Offsets of `src` (panels or dense_panels()) for a stride-1 conv on padded hp x wp planes;
-  // built on first use per geometry and kept.
-  const ConvOffsets& conv_offsets(const PanelPack& src, int64_t hp, int64_t wp, int kh, int kw, int dil_h,
-                                  int dil_w) const;
+  // Offsets of `src` (panels or dense_panels()) for a conv on hq x wq phase planes (see
+  // ConvOffsets); built on first use per geometry and kept.
+  const ConvOffsets& conv_offsets(const PanelPack& src, int64_t hq, int64_t wq, int kh, int kw, int dil_h,
+                                  int dil_w, int stride_h, int stride_w) const;
   // Real bytes of every stored array (values + indices).
   int64_t nbytes() const;
   // Writes the dense rows x cols matrix; exact inverse of pack_weight.
