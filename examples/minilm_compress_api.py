@@ -40,19 +40,27 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--target", type=float, default=0.95)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--model-dir", default=None)
+    p.add_argument("--splits-json", default=None, help="{train, val, test} sentence lists (see minilm_compress.py)")
     p.add_argument("--out", default="runs/minilm_api")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0, c0 = time.perf_counter(), time.process_time()
 
-    teacher = minilm.load_minilm()
+    device = torch.device(args.device)
+    teacher = minilm.load_minilm(args.model_dir).to(device)
     for q in teacher.parameters():
         q.requires_grad_(False)
-    tok = minilm.MiniLMTokenizer()
-    splits = text.load_splits(["pydoc", "docstrings"])
-    train = D.SentenceSet(splits.train[: args.train_sentences or None], tok, max_tokens=64)
-    val = D.SentenceSet(splits.val[: args.val_sentences or None], tok).attach_teacher(teacher)
-    test = D.SentenceSet(splits.test[: args.test_sentences or None], tok).attach_teacher(teacher)
+    tok = minilm.MiniLMTokenizer(args.model_dir)
+    if args.splits_json:
+        raw = json.loads(Path(args.splits_json).read_text(encoding="utf-8"))
+        splits = text.TextSplits(train=raw["train"], val=raw["val"], test=raw["test"])
+    else:
+        splits = text.load_splits(["pydoc", "docstrings"])
+    train = D.SentenceSet(splits.train[: args.train_sentences or None], tok, max_tokens=64, device=device)
+    val = D.SentenceSet(splits.val[: args.val_sentences or None], tok, device=device).attach_teacher(teacher)
+    test = D.SentenceSet(splits.test[: args.test_sentences or None], tok, device=device).attach_teacher(teacher)
     # Batches as the generic API takes them: dicts of tensors, model(**batch) -> embedding.
     train_batches = [train.batch(idx) for idx in train.length_batches(args.batch_size, shuffle=True, seed=0)]
     sets = {"val": val, "test": test}
@@ -83,9 +91,11 @@ def main(argv=None) -> int:
             distill=DistillConfig(loss="embedding", embedding_metric="cosine", lr=args.lr, optimizer="adam",
                                   epochs=1, max_batches=args.steps, primary_metric="mean_cosine"),
         )
-        student = minilm.load_minilm()
-        # Round 1 gets --steps-first batches: the first round starts the spiral with one longer pass.
-        config.distill.max_batches = args.steps_first if rounds == 1 else args.steps
+        student = minilm.load_minilm(args.model_dir).to(device)
+        # The API counts a round's training in epochs x max_batches over the batch list.
+        steps = args.steps_first if rounds == 1 else args.steps
+        config.distill.epochs = -(-steps // len(train_batches))
+        config.distill.max_batches = -(-steps // config.distill.epochs)
         t_pat = time.perf_counter()
         result = spiralkit.compress(student, config, train_batches, "val", teacher=teacher, evaluate=evaluate,
                                     test_data="test", progress=False)
