@@ -14,6 +14,8 @@
 namespace spiralkit {
 namespace {
 
+// L2 budget for the K x S strip of x (measured best at K = 3072 on 1 MiB L2 cores: S = 32).
+constexpr int64_t kStripKiB = 384;
 // Output rows computed between two transposes back into y (the N x S chunk stays in L1/L2).
 constexpr int64_t kChunkRows = 128;
 // Multiply-adds per thread below which another thread costs more than it saves: a fork/join is
@@ -76,7 +78,9 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
   // duplicated work, but no barrier, which a shared 2-core machine punishes hardest — runs its
   // panels in chunks of ~kChunkRows output rows and transposes each chunk straight into y.
   const TransposeFn transpose = select_transpose()->fn;
-  const int64_t strip = std::max<int64_t>(spmm->tile, 128 / spmm->tile * spmm->tile);
+  // Strip width: the kernel's tile (up to 128 columns), narrowed so the K x S strip stays in L2.
+  const int64_t fit = std::max<int64_t>(16, kStripKiB * 1024 / (4 * w.cols) / 16 * 16);
+  const int64_t strip = std::min(std::max<int64_t>(spmm->tile, 128 / spmm->tile * spmm->tile), fit);
   const int64_t chunk_panels = std::max<int64_t>(1, kChunkRows / view.r);
   const int64_t n_total = w.rows, k_total = w.cols;
   parallel_run(threads, [&](int t, int nt) {
