@@ -125,3 +125,25 @@ TEST_CASE("conv2d: 1x1, k x k, strides, padding, dilation, groups, depthwise mat
     }
   }
 }
+
+TEST_CASE("linear: large K narrows the M strips below the kernel tile, still exact") {
+  ThreadsGuard guard;
+  const int64_t n = 21, k = 9000, m = 37;  // K x S strip budget -> 16-column strips
+  for (const auto& p : {Pattern{PatternKind::kBlock, 4, 1, 0, 0}, Pattern{PatternKind::kUnstructured}, Pattern{}}) {
+    for (int threads : {1, 2}) {
+      CAPTURE(p.name());
+      spiralkit::set_num_threads(threads);
+      auto w = spiralkit_test::pruned_matrix(n, k, p, 0.8, 21);
+      std::unique_ptr<spiralkit::PackedWeight> packed;
+      REQUIRE(spiralkit::pack_weight(w.data(), n, k, p, &packed).ok());
+      auto x = spiralkit_test::random_vector(m * k, 22);
+      std::vector<float> got(m * n), want(m * n);
+      REQUIRE(spiralkit::linear_forward(*packed, x.data(), m, nullptr, Activation::kNone, got.data()).ok());
+      spiralkit::SpmmParams ref;
+      ref.m = m; ref.x = x.data(); ref.x_stride_m = k; ref.n_begin = 0; ref.n_end = n;
+      ref.activation = Activation::kNone; ref.y = want.data(); ref.y_stride_m = n; ref.y_stride_n = 1;
+      spiralkit::spiralkit_f32_spmm_ukernel__reference(packed->view(), ref);
+      CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
+    }
+  }
+}
