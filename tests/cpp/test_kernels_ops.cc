@@ -147,3 +147,26 @@ TEST_CASE("linear: large K narrows the M strips below the kernel tile, still exa
     }
   }
 }
+
+TEST_CASE("linear: K beyond 16-bit GEMV indices takes the K x M kernels, still exact") {
+  ThreadsGuard guard;
+  const int64_t n = 9, k = 70001;
+  for (const auto& p : {Pattern{PatternKind::kBlock, 4, 1, 0, 0}, Pattern{PatternKind::kUnstructured}}) {
+    for (int64_t m : {1, 2, 5}) {
+      CAPTURE(p.name());
+      CAPTURE(m);
+      auto w = spiralkit_test::pruned_matrix(n, k, p, 0.9, 31);
+      std::unique_ptr<spiralkit::PackedWeight> packed;
+      REQUIRE(spiralkit::pack_weight(w.data(), n, k, p, &packed).ok());
+      auto x = spiralkit_test::random_vector(m * k, 32);
+      auto b = spiralkit_test::random_vector(n, 33);
+      std::vector<float> got(m * n), want(m * n);
+      REQUIRE(spiralkit::linear_forward(*packed, x.data(), m, b.data(), Activation::kNone, got.data()).ok());
+      spiralkit::SpmmParams ref;
+      ref.m = m; ref.x = x.data(); ref.x_stride_m = k; ref.n_begin = 0; ref.n_end = n; ref.bias = b.data();
+      ref.activation = Activation::kNone; ref.y = want.data(); ref.y_stride_m = n; ref.y_stride_n = 1;
+      spiralkit::spiralkit_f32_spmm_ukernel__reference(packed->view(), ref);
+      CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
+    }
+  }
+}
