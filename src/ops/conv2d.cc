@@ -263,13 +263,13 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
   const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
                          shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
   if (pointwise) return pointwise_conv(view, shape, x, bias, act, y);
-  // Direct on (phase) planes when the offsets fit the kernels' 32-bit column indices (the planes
-  // hold at most stride_h * stride_w times the padded input); im2col tiles otherwise.
+  // Direct on (phase) planes when the offsets fit the kernels' 32-bit column indices (the stored
+  // phases hold at most the padded input, plus rounding); im2col tiles otherwise.
   const int64_t padded_input = shape.in_channels * (shape.in_h + 2 * shape.pad_h + shape.stride_h) *
                                (shape.in_w + 2 * shape.pad_w + shape.stride_w);
   // A strided 1x1 reads one pixel in stride_h * stride_w: its im2col tiles are as small as the
   // phase plane and stay in cache, so it keeps the im2col path.
-  const bool strided_1x1 = shape.kernel_h == 1 && shape.kernel_w == 1;
+  const bool strided_1x1 = shape.kernel_h == 1 && shape.kernel_w == 1 && (shape.stride_h > 1 || shape.stride_w > 1);
   if (padded_input < (int64_t(1) << 31) && !strided_1x1) return direct_conv(w, pack, shape, x, bias, act, y);
   return im2col_conv(view, shape, x, bias, act, y);
 }
