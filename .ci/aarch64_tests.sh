@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/ci-aarch64}
-cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+cmake -S . -B "$build" -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
   -DSPIRALKIT_BUILD_TESTS=ON -DSPIRALKIT_PYTHON=OFF -DSPIRALKIT_CUDA=OFF >/dev/null
 cmake --build "$build" -j2 >/dev/null
 for cpu in cortex-a72 cortex-a76; do
