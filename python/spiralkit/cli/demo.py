@@ -52,6 +52,9 @@ def final_table(result, teacher, example) -> str:
     s_lat = torch_latency(strip_masks(copy.deepcopy(result.model)), example)  # plain dense weights, zeros in
     k_lat = spiralkit_latency(result.model, example)
 
+    def kib(nbytes):
+        return "-" if nbytes is None else f"{nbytes / 1024:.1f}"
+
     def ms(lat):
         return "-" if lat is None else f"{lat['median_ms']:.2f} / {lat['min_ms']:.2f}"
 
@@ -61,7 +64,7 @@ def final_table(result, teacher, example) -> str:
         ("test accuracy", f"{first.get('test_accuracy', float('nan')):.4f}", f"{best.get('test_accuracy', float('nan')):.4f}"),
         ("sparsity (pruned layers)", "0.0%", f"{best['sparsity_pruned_layers']:.1%}"),
         ("non-zero params", f"{first['params_nonzero']:,}", f"{best['params_nonzero']:,}"),
-        ("packed size (KiB)", f"{first['packed_bytes'] / 1024:.1f}", f"{best['packed_bytes'] / 1024:.1f}"),
+        ("packed size (KiB)", kib(first["packed_bytes"]), kib(best["packed_bytes"])),
         ("MFLOPs / image", f"{first['flops'] / 1e6:.3f}", f"{best['flops'] / 1e6:.3f}"),
         (f"latency median / min, PyTorch dense (ms, batch {len(example)})", ms(t_lat), ms(s_lat)),
         ("latency median / min, spiralkit kernels (ms)", "-", ms(k_lat)),

@@ -139,9 +139,10 @@ def count_flops(model: nn.Module, example_inputs, *, sparse: bool = True) -> int
     return total[0]
 
 
-def packed_nbytes(model: nn.Module, pattern: str) -> int:
+def packed_nbytes(model: nn.Module, pattern: str) -> "int | None":
     """Bytes of the model as spiralkit ships it: masked layers packed by ``spiralkit.pack`` in
-    their pattern, everything else dense (fp32 parameters and buffers)."""
+    their pattern, everything else dense (fp32 parameters and buffers). None when the native
+    extension is missing: an estimate would pass for a measurement in the round records."""
     from spiralkit.patterns import parse_pattern
 
     pat = parse_pattern(pattern)
@@ -155,18 +156,20 @@ def packed_nbytes(model: nn.Module, pattern: str) -> int:
             if name != "mask" and b.is_floating_point():
                 total += b.numel() * b.element_size()
         if mask is not None:
-            total += _packed_layer_nbytes(layer_weight(module), pat)
+            layer = _packed_layer_nbytes(layer_weight(module), pat)
+            if layer is None:
+                return None
+            total += layer
     return total
 
 
-def _packed_layer_nbytes(weight: torch.Tensor, pattern) -> int:
-    import spiralkit
+def _packed_layer_nbytes(weight: torch.Tensor, pattern) -> "int | None":
+    from spiralkit._native import lib
+    from spiralkit.sparse import pack
 
-    kind = "dense" if pattern.kind == "channel" else pattern.name
-    arr = weight.cpu().float().numpy()
     try:
-        return int(spiralkit.pack(arr, kind).nbytes)
+        lib()
     except ImportError:
-        # Native extension not built: estimate as CSR (fp32 values + int32 column indices + row pointers).
-        nnz = int(np.count_nonzero(arr))
-        return nnz * 8 + (arr.shape[0] + 1) * 4
+        return None
+    kind = "dense" if pattern.kind == "channel" else pattern.name
+    return int(pack(weight.detach().cpu().float().numpy(), kind).nbytes)
