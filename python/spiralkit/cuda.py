@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import numpy as np
 
+from spiralkit.errors import UnsupportedError
 from spiralkit.ops.activation import ACTIVATIONS, activation_code
 from spiralkit.sparse import SparseWeight
 
@@ -39,7 +40,8 @@ def _load():
 def _lib():
     mod = _load()
     if isinstance(mod, ImportError):
-        raise ImportError(
+        # A build without CUDA asked to run CUDA: "unsupported build" (ARCHITECTURE.md, Errors).
+        raise UnsupportedError(
             "spiralkit's CUDA module (_C_cuda) is not built: build with nvcc on the PATH "
             "(SPIRALKIT_CUDA=AUTO or ON), e.g. 'SPIRALKIT_CUDA=ON pip install .'"
         ) from mod
@@ -147,6 +149,8 @@ def to_device(sparse_weight: SparseWeight, device=0) -> CudaSparseWeight:
         )
     index = _device_index(device)
     lib = _lib()
+    if index >= lib.device_count():
+        raise UnsupportedError(f"device: cuda:{index} is not available ({lib.device_count()} CUDA device(s) found)")
     pat = sparse_weight._pattern
     rows, cols = sparse_weight.matrix_shape
     dense = np.ascontiguousarray(np.asarray(sparse_weight.native.to_dense(), dtype=np.float32).reshape(rows, cols))

@@ -32,3 +32,17 @@ def test_device_argument_is_checked():
         with pytest.raises(ValueError, match="device"):
             skc._device_index(bad)
     assert skc._device_index("cuda:1") == 1 and skc._device_index("cuda") == 0 and skc._device_index(2) == 2
+
+
+def test_to_device_without_a_gpu_is_unsupported():
+    import numpy as np
+    import pytest
+
+    import spiralkit
+    import spiralkit.cuda as skc
+
+    if skc.is_available():
+        pytest.skip("a CUDA device is present: the unsupported path cannot be reached here")
+    w = spiralkit.pack(np.ones((4, 4), np.float32), "dense")
+    with pytest.raises(spiralkit.UnsupportedError, match="_C_cuda|CUDA device"):
+        skc.to_device(w)
