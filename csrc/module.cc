@@ -19,6 +19,8 @@
 namespace py = pybind11;
 using spiralkit::check;
 
+void bind_engine(py::module_& m);  // csrc/engine.cc
+
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
@@ -195,4 +197,5 @@ PYBIND11_MODULE(_C, m) {
     spiralkit::set_num_threads(n);
   });
   m.def("get_num_threads", &spiralkit::get_num_threads);
+  bind_engine(m);
 }

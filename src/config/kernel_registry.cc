@@ -36,6 +36,15 @@ const std::vector<GemvRow>& gemv_table() {
   return t;
 }
 
+const std::vector<GemmRow>& gemm_table() {
+  static const std::vector<GemmRow> t = {SPIRALKIT_F32_GEMM_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+const std::vector<VUnaryRow>& vunary_table() {
+  static const std::vector<VUnaryRow> t = {SPIRALKIT_F32_VUNARY_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+
 // Chosen once per process (the active ISA never changes after detection).
 const SpmmRow* select_spmm(int r) {
   static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), first_allowed(spmm_table(), 2), nullptr,
@@ -54,6 +63,14 @@ const TransposeRow* select_transpose() {
 }
 const GemvRow* select_gemv() {
   static const GemvRow* row = first_allowed(gemv_table(), -1);
+  return row;
+}
+const GemmRow* select_gemm() {
+  static const GemmRow* row = first_allowed(gemm_table(), -1);
+  return row;
+}
+const VUnaryRow* select_vunary() {
+  static const VUnaryRow* row = first_allowed(vunary_table(), -1);
   return row;
 }
 const DwConvRow* select_dwconv() {

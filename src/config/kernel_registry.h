@@ -24,12 +24,16 @@ using SpmvRow = KernelRow<SpmvFn>;
 using TransposeRow = KernelRow<TransposeFn>;
 using DwConvRow = KernelRow<DwConvFn>;
 using GemvRow = KernelRow<GemvFn>;
+using GemmRow = KernelRow<GemmFn>;
+using VUnaryRow = KernelRow<VUnaryFn>;
 
 const std::vector<SpmmRow>& spmm_table();
 const std::vector<SpmvRow>& spmv_table();
 const std::vector<TransposeRow>& transpose_table();
 const std::vector<DwConvRow>& dwconv_table();
 const std::vector<GemvRow>& gemv_table();
+const std::vector<GemmRow>& gemm_table();
+const std::vector<VUnaryRow>& vunary_table();
 
 // Best allowed row for block height r (spmm: r in {1, 2, 4, 8}; spmv: {1, 4, 8}); never null
 // (scalar rows end each table).
@@ -38,5 +42,7 @@ const SpmvRow* select_spmv(int r);
 const TransposeRow* select_transpose();
 const DwConvRow* select_dwconv();
 const GemvRow* select_gemv();
+const GemmRow* select_gemm();
+const VUnaryRow* select_vunary();
 
 }  // namespace spiralkit

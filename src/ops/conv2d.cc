@@ -29,8 +29,9 @@ namespace {
 
 // NCHW already holds each image as K x M (channels x pixels): a 1x1 convolution is one spmm call
 // per image, no copy. Threads split the panels by non-zeros and each walks all images.
-Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x, const float* bias, Activation act,
-                      float* y) {
+Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x, const Epilogue& ep, float* y) {
+  const float* bias = ep.bias;
+  const Activation act = ep.kernel_act();
   const SpmmRow* spmm = select_spmm(view.r);
   const int64_t pixels = s.out_h * s.out_w;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), view.panels)));
@@ -39,6 +40,8 @@ Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x,
     for (int64_t img = 0; img < s.batch; ++img) {
       XtArgs a{x + img * s.in_channels * pixels, pixels, pixels, y + img * s.out_channels * pixels, pixels, bias, act};
       spmm->fn(view, p0, p1, a);
+      const int64_t n0 = p0 * view.r, n1 = std::min<int64_t>(p1 * view.r, s.out_channels);
+      if (n1 > n0) ep.apply(y + (img * s.out_channels + n0) * pixels, pixels, n1 - n0, pixels);
     }
   });
   return Status::Ok();
@@ -47,18 +50,23 @@ Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x,
 // k x k (or strided/padded/grouped) convolution: pixel tiles are im2col'd into a shared K x T
 // buffer sized for the L2 cache (threads split the pixels), then the spmm kernel runs on the
 // group's panels (threads split them by non-zeros). The output is written in place, NCHW.
-Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, const float* bias, Activation act,
-                   float* y) {
+int64_t im2col_tile(const ConvShape& s, int64_t tile) {
+  constexpr int64_t kColFloats = 96 * 1024;  // ~384 KiB of the 1-2 MiB L2
+  const int64_t pixels = s.out_h * s.out_w;
+  int64_t tp = std::max<int64_t>(tile, kColFloats / conv_reduction(s) / tile * tile);
+  return tp >= pixels ? pixels : tp;
+}
+
+Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, const Epilogue& ep, float* y,
+                   float* colp) {
+  const float* bias = ep.bias;
+  const Activation act = ep.kernel_act();
   const SpmmRow* spmm = select_spmm(view.r);
   const int64_t pixels = s.out_h * s.out_w;
   const int64_t k_total = conv_reduction(s);
   const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
-  constexpr int64_t kColFloats = 96 * 1024;  // ~384 KiB of the 1-2 MiB L2
-  const int64_t tile = spmm->tile;
-  int64_t tp = std::max<int64_t>(tile, kColFloats / k_total / tile * tile);
-  if (tp >= pixels) tp = pixels;
-  std::vector<float> col(static_cast<size_t>(k_total * tp));
-  float* colp = col.data();
+  const int64_t tp = im2col_tile(s, spmm->tile);
+  (void)k_total;
   const int threads = std::max(1, get_num_threads());
 #pragma omp parallel num_threads(threads)
   {
@@ -74,7 +82,11 @@ Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, co
           if (a1 > a0) spiralkit_f32_im2col_ukernel__scalar(xg, s, a0, a1, colp + (a0 - p0), tp);
 #pragma omp barrier
           XtArgs a{colp, tp, len, y + img * s.out_channels * pixels + p0, pixels, bias, act};
-          if (q1 > q0) spmm->fn(view, q0, q1, a);
+          if (q1 > q0) {
+            spmm->fn(view, q0, q1, a);
+            const int64_t n0 = q0 * view.r, n1 = std::min<int64_t>(q1 * view.r, s.out_channels);
+            ep.apply(y + (img * s.out_channels + n0) * pixels + p0, pixels, n1 - n0, len);
+          }
 #pragma omp barrier
         }
       }
@@ -125,10 +137,32 @@ void fill_phase_planes(const float* xc, const ConvShape& s, const ConvOffsets& o
     }
 }
 
-Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape& s, const float* x,
-                   const float* bias, Activation act, float* y) {
+struct DirectGeometry {
+  int64_t hq, wq, mw;
+  bool copy;
+};
+DirectGeometry direct_geometry(const ConvShape& s) {
   const int64_t hp = s.in_h + 2 * s.pad_h, wp = s.in_w + 2 * s.pad_w;
-  const int64_t hq = (hp + s.stride_h - 1) / s.stride_h, wq = (wp + s.stride_w - 1) / s.stride_w;
+  DirectGeometry d;
+  d.hq = (hp + s.stride_h - 1) / s.stride_h;
+  d.wq = (wp + s.stride_w - 1) / s.stride_w;
+  d.mw = (s.out_h - 1) * d.wq + s.out_w;  // wide columns; the last row needs only out_w
+  d.copy = s.pad_h > 0 || s.pad_w > 0 || s.stride_h > 1 || s.stride_w > 1;
+  return d;
+}
+// Upper bound of the stored phases per channel: every phase of the stride.
+int64_t direct_workspace(const ConvShape& s) {
+  const DirectGeometry d = direct_geometry(s);
+  const int64_t planes = d.copy ? s.in_channels * int64_t(s.stride_h) * s.stride_w * d.hq * d.wq : 0;
+  return planes + s.out_channels * d.mw;
+}
+
+Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape& s, const float* x,
+                   const Epilogue& ep, float* y, float* workspace) {
+  const float* bias = ep.bias;
+  const Activation act = ep.kernel_act();
+  const DirectGeometry geo = direct_geometry(s);
+  const int64_t hq = geo.hq, wq = geo.wq;
   const ConvOffsets& offs =
       w.conv_offsets(pack, hq, wq, s.kernel_h, s.kernel_w, s.dilation_h, s.dilation_w, s.stride_h, s.stride_w);
   PanelView view = pack.view();
@@ -136,12 +170,10 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
   const SpmmRow* spmm = select_spmm(view.r);
   const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
   const int64_t channel = offs.phases * hq * wq, pixels = s.out_h * s.out_w;
-  const int64_t mw = (s.out_h - 1) * wq + s.out_w;  // wide columns; the last row needs only out_w
-  const bool copy = s.pad_h > 0 || s.pad_w > 0 || s.stride_h > 1 || s.stride_w > 1;
-  std::vector<float> xp(copy ? static_cast<size_t>(s.in_channels * channel) : 0);
-  std::vector<float> wide(static_cast<size_t>(s.out_channels * mw));
-  float* xpp = xp.data();
-  float* widep = wide.data();
+  const int64_t mw = geo.mw;
+  const bool copy = geo.copy;
+  float* xpp = workspace;
+  float* widep = workspace + (copy ? s.in_channels * channel : 0);
   const int threads = std::max(1, get_num_threads());
   parallel_run(threads, [&](int t, int nt) {
     for (int64_t img = 0; img < s.batch; ++img) {
@@ -160,9 +192,11 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
         XtArgs a{src + g * cin_g * channel, 1, mw, widep, mw, bias, act};
         spmm->fn(view, q0, q1, a);
         const int64_t n1 = std::min<int64_t>(q1 * view.r, s.out_channels);
-        for (int64_t n = q0 * view.r; n < n1; ++n)
+        for (int64_t n = q0 * view.r; n < n1; ++n) {
           for (int64_t oh = 0; oh < s.out_h; ++oh)
             std::copy(widep + n * mw + oh * wq, widep + n * mw + oh * wq + s.out_w, yi + n * pixels + oh * s.out_w);
+          ep.apply(yi + n * pixels, pixels, 1, pixels);
+        }
       }
       if (copy && img + 1 < s.batch) {
 #pragma omp barrier  // the next image overwrites the planes
@@ -174,8 +208,9 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
 
 // One input channel per group (depthwise, optionally with a channel multiplier): a direct
 // per-plane kernel over the dense filter; planes are independent, split statically.
-Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, const float* bias, Activation act,
-                 float* y) {
+Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, const Epilogue& ep, float* y) {
+  const float* bias = ep.bias;
+  const Activation act = ep.kernel_act();
   const DwConvFn dw = select_dwconv()->fn;
   const float* filters = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
   const int64_t cout_g = s.out_channels / s.groups;
@@ -203,13 +238,15 @@ Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, cons
     a.act = act;
     a.y = y + i * s.out_h * s.out_w;
     dw(a);
+    ep.apply(a.y, s.out_h * s.out_w, 1, s.out_h * s.out_w);
   }
   return Status::Ok();
 }
 
 // Groups whose output channels do not align with the panel height: the scalar reference.
-Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, const float* bias, Activation act,
-                 float* y) {
+Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, const Epilogue& ep, float* y) {
+  const float* bias = ep.bias;
+  const Activation act = ep.kernel_act();
   const SparseMatrixView view = w.view();
   const int64_t pixels = shape.out_h * shape.out_w;
   const int64_t in_image = shape.in_channels * shape.in_h * shape.in_w;
@@ -230,15 +267,52 @@ Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, 
       p.y = y + img * out_image;
       p.scratch = scratch.data();
       spiralkit_f32_sconv_ukernel__reference(view, one, p);
+      ep.apply(p.y, pixels, 1, out_image);
     }
   }
   return Status::Ok();
 }
 
+
+// Which driver runs a convolution, and the panels it runs on.
+enum class ConvPath { kDepthwise, kPointwise, kDirect, kIm2col, kReference };
+ConvPath conv_path(const PackedWeight& w, const ConvShape& shape, const PanelPack** chosen_out) {
+  const int64_t cin_g = shape.in_channels / shape.groups;
+  *chosen_out = nullptr;
+  if (cin_g == 1 && shape.groups > 1) return ConvPath::kDepthwise;
+  const int64_t pixels = shape.out_h * shape.out_w;
+  const int64_t cout_g = shape.out_channels / shape.groups;
+  const PanelPack* chosen = &plan_panels(w, pixels);
+  // Panels must not straddle groups: fall back to CSR (R = 1) panels, else the reference.
+  if (shape.groups > 1 && cout_g % chosen->r != 0 && w.gemv_panels().r == 1) chosen = &w.gemv_panels();
+  if (shape.groups > 1 && cout_g % chosen->r != 0) return ConvPath::kReference;
+  *chosen_out = chosen;
+  const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
+                         shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
+  if (pointwise) return ConvPath::kPointwise;
+  // Direct on (phase) planes when the offsets fit the kernels' 32-bit column indices (the stored
+  // phases hold at most the padded input, plus rounding); im2col tiles otherwise.
+  const int64_t padded_input = shape.in_channels * (shape.in_h + 2 * shape.pad_h + shape.stride_h) *
+                               (shape.in_w + 2 * shape.pad_w + shape.stride_w);
+  // A strided 1x1 reads one pixel in stride_h * stride_w: its im2col tiles are as small as the
+  // phase plane and stay in cache, so it keeps the im2col path.
+  const bool strided_1x1 = shape.kernel_h == 1 && shape.kernel_w == 1 && (shape.stride_h > 1 || shape.stride_w > 1);
+  if (padded_input < (int64_t(1) << 31) && !strided_1x1) return ConvPath::kDirect;
+  return ConvPath::kIm2col;
+}
+
 }  // namespace
 
-Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float* x, const float* bias, Activation act,
-                      float* y) {
+int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape) {
+  const PanelPack* pack = nullptr;
+  switch (conv_path(w, shape, &pack)) {
+    case ConvPath::kDirect: return direct_workspace(shape);
+    case ConvPath::kIm2col: return conv_reduction(shape) * im2col_tile(shape, select_spmm(pack->r)->tile);
+    default: return 0;
+  }
+}
+
+Status conv2d_check(const PackedWeight& w, const ConvShape& shape) {
   if (shape.groups < 1 || shape.in_channels % shape.groups || shape.out_channels % shape.groups) {
     return Status::InvalidArgument("groups: " + std::to_string(shape.groups) + " does not divide C_in=" +
                                    std::to_string(shape.in_channels) + " and C_out=" +
@@ -249,29 +323,33 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
                                    std::to_string(conv_reduction(shape)) + " matrix for this convolution, got " +
                                    std::to_string(w.rows) + "x" + std::to_string(w.cols));
   }
+  return Status::Ok();
+}
+
+Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float* x, const float* bias, Activation act,
+                      float* y) {
+  SPIRALKIT_RETURN_IF_ERROR(conv2d_check(w, shape));
+  std::vector<float> workspace(static_cast<size_t>(conv2d_workspace_floats(w, shape)));
+  Epilogue ep;
+  ep.bias = bias;
+  ep.act = act;
+  return conv2d_forward(w, shape, x, ep, y, workspace.data());
+}
+
+Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float* x, Epilogue ep, float* y,
+                      float* workspace) {
+  SPIRALKIT_RETURN_IF_ERROR(conv2d_check(w, shape));
   if (shape.batch == 0) return Status::Ok();
-  const int64_t cin_g = shape.in_channels / shape.groups;
-  if (cin_g == 1 && shape.groups > 1) return depthwise(w, shape, x, bias, act, y);
-  const int64_t pixels = shape.out_h * shape.out_w;
-  const int64_t cout_g = shape.out_channels / shape.groups;
-  const PanelPack* chosen = &plan_panels(w, pixels);
-  // Panels must not straddle groups: fall back to CSR (R = 1) panels, else the reference.
-  if (shape.groups > 1 && cout_g % chosen->r != 0 && w.gemv_panels().r == 1) chosen = &w.gemv_panels();
-  if (shape.groups > 1 && cout_g % chosen->r != 0) return reference(w, shape, x, bias, act, y);
-  const PanelPack& pack = *chosen;
-  const PanelView view = pack.view();
-  const bool pointwise = shape.kernel_h == 1 && shape.kernel_w == 1 && shape.stride_h == 1 && shape.stride_w == 1 &&
-                         shape.pad_h == 0 && shape.pad_w == 0 && shape.groups == 1;
-  if (pointwise) return pointwise_conv(view, shape, x, bias, act, y);
-  // Direct on (phase) planes when the offsets fit the kernels' 32-bit column indices (the stored
-  // phases hold at most the padded input, plus rounding); im2col tiles otherwise.
-  const int64_t padded_input = shape.in_channels * (shape.in_h + 2 * shape.pad_h + shape.stride_h) *
-                               (shape.in_w + 2 * shape.pad_w + shape.stride_w);
-  // A strided 1x1 reads one pixel in stride_h * stride_w: its im2col tiles are as small as the
-  // phase plane and stay in cache, so it keeps the im2col path.
-  const bool strided_1x1 = shape.kernel_h == 1 && shape.kernel_w == 1 && (shape.stride_h > 1 || shape.stride_w > 1);
-  if (padded_input < (int64_t(1) << 31) && !strided_1x1) return direct_conv(w, pack, shape, x, bias, act, y);
-  return im2col_conv(view, shape, x, bias, act, y);
+  ep.base_ = y;
+  const PanelPack* pack = nullptr;
+  switch (conv_path(w, shape, &pack)) {
+    case ConvPath::kDepthwise: return depthwise(w, shape, x, ep, y);
+    case ConvPath::kReference: return reference(w, shape, x, ep, y);
+    case ConvPath::kPointwise: return pointwise_conv(pack->view(), shape, x, ep, y);
+    case ConvPath::kDirect: return direct_conv(w, *pack, shape, x, ep, y, workspace);
+    case ConvPath::kIm2col: return im2col_conv(pack->view(), shape, x, ep, y, workspace);
+  }
+  return Status::Ok();
 }
 
 }  // namespace spiralkit

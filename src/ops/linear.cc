@@ -38,7 +38,7 @@ std::vector<float>& scratch(int i) {
 
 // A few rows on the dense fallback: the dense GEMV kernel streams the row-major weight; threads
 // split the rows evenly (dense work is uniform), in multiples of 4.
-Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float* bias, Activation act, float* y) {
+Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const Epilogue& ep, float* y) {
   const float* values = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
   const GemvFn gemv = select_gemv()->fn;
   const int64_t quads = (w.rows + 3) / 4;
@@ -46,7 +46,10 @@ Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float*
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), quads, by_work})));
   parallel_run(threads, [&](int t, int nt) {
     const int64_t n0 = std::min(w.rows, quads * t / nt * 4), n1 = std::min(w.rows, quads * (t + 1) / nt * 4);
-    for (int64_t i = 0; i < m; ++i) gemv(values, w.cols, n0, n1, x + i * w.cols, y + i * w.rows, bias, act);
+    for (int64_t i = 0; i < m; ++i) {
+      gemv(values, w.cols, n0, n1, x + i * w.cols, y + i * w.rows, ep.bias, ep.kernel_act());
+      ep.apply(y + i * w.rows + n0, w.rows, 1, n1 - n0);
+    }
   });
   return Status::Ok();
 }
@@ -54,9 +57,19 @@ Status dense_gemv(const PackedWeight& w, const float* x, int64_t m, const float*
 }  // namespace
 
 Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const float* bias, Activation act, float* y) {
+  Epilogue ep;
+  ep.bias = bias;
+  ep.act = act;
+  return linear_forward(w, x, m, ep, y);
+}
+
+Status linear_forward(const PackedWeight& w, const float* x, int64_t m, Epilogue ep, float* y) {
   if (m < 0) return Status::InvalidArgument("x: negative row count");
   if (m == 0) return Status::Ok();
-  if (m < kGemvRows && plan_dense(w, m)) return dense_gemv(w, x, m, bias, act, y);
+  ep.base_ = y;
+  const float* bias = ep.bias;
+  const Activation act = ep.kernel_act();
+  if (m < kGemvRows && plan_dense(w, m)) return dense_gemv(w, x, m, ep, y);
   const PanelPack& pack = plan_panels(w, m);
   const PanelView view = pack.view();
   const int threads = useful_threads(view, m);
@@ -64,7 +77,11 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
   if (m < kGemvRows && view.kidx16) {
     parallel_run(threads, [&](int t, int nt) {
       const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
-      for (int64_t i = 0; i < m; ++i) spmv->fn(view, p0, p1, x + i * w.cols, y + i * w.rows, bias, act);
+      const int64_t n0 = p0 * view.r, n1 = std::min(p1 * view.r, w.rows);
+      for (int64_t i = 0; i < m; ++i) {
+        spmv->fn(view, p0, p1, x + i * w.cols, y + i * w.rows, bias, act);
+        if (n1 > n0) ep.apply(y + i * w.rows + n0, w.rows, 1, n1 - n0);
+      }
     });
     return Status::Ok();
   }
@@ -72,6 +89,7 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
   if (m == 1) {  // columns beyond 16-bit indices: the spmm kernel reads x as K x 1 directly
     XtArgs a{x, 1, 1, y, 1, bias, act};
     spmm->fn(view, 0, view.panels, a);
+    ep.apply(y, w.rows, 1, w.rows);
     return Status::Ok();
   }
   // Strips of M: each thread transposes the strip of x it needs (K x S, cache-resident) itself —
@@ -99,6 +117,7 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
         XtArgs a{xs.data(), strip, ms, ys.data(), strip, bias, act, n0};
         spmm->fn(view, c0, c1, a);
         transpose(ys.data(), strip, n1 - n0, ms, y + m0 * n_total + n0, n_total);
+        ep.apply(y + m0 * n_total + n0, n_total, ms, n1 - n0);
       }
     }
   });

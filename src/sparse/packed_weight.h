@@ -64,3 +64,14 @@ Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern
 Status validate_pattern(const Pattern& pattern);
 
 }  // namespace spiralkit
+
+namespace spiralkit {
+
+// The dense matrix of a weight given as its reference arrays (what an artifact stores), after
+// checking every size and index against the pattern: a corrupt array is FormatError, never an
+// out-of-bounds read.
+Status dense_from_reference(const Pattern& pattern, int64_t rows, int64_t cols, const std::vector<float>& values,
+                            const std::vector<int32_t>& row_ptr, const std::vector<int32_t>& col_idx,
+                            const std::vector<uint8_t>& nm_offsets, std::vector<float>* dense);
+
+}  // namespace spiralkit

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "spiralkit_kernels/panels.h"
+#include "spiralkit_kernels/unary.h"
 
 #if defined(SPIRALKIT_ARCH_x86)
 #define SPIRALKIT_X86_SPMM(X)                                   \
@@ -28,12 +29,18 @@
   X(spiralkit_f32_dwconv_ukernel__avx2, kAvx2, 1, 8)
 #define SPIRALKIT_X86_GEMV(X) X(spiralkit_f32_gemv_ukernel__avx512, kAvx512, 4, 16) \
   X(spiralkit_f32_gemv_ukernel__avx2, kAvx2, 4, 8)
+#define SPIRALKIT_X86_GEMM(X) X(spiralkit_f32_gemm_ukernel_4x2v__avx512, kAvx512, 4, 32) \
+  X(spiralkit_f32_gemm_ukernel_4x2v__avx2, kAvx2, 4, 16)
+#define SPIRALKIT_X86_VUNARY(X) X(spiralkit_f32_vunary_ukernel__avx512, kAvx512, 1, 16) \
+  X(spiralkit_f32_vunary_ukernel__avx2, kAvx2, 1, 16)
 #else
 #define SPIRALKIT_X86_SPMM(X)
 #define SPIRALKIT_X86_SPMV(X)
 #define SPIRALKIT_X86_TRANSPOSE(X)
 #define SPIRALKIT_X86_DWCONV(X)
 #define SPIRALKIT_X86_GEMV(X)
+#define SPIRALKIT_X86_GEMM(X)
+#define SPIRALKIT_X86_VUNARY(X)
 #endif
 
 // Portable rows (plain C++, any CPU): the fallbacks every table ends with.
@@ -52,6 +59,12 @@
   X(spiralkit_f32_dwconv_ukernel__scalar, kScalar, 1, 1)
 #define SPIRALKIT_F32_GEMV_KERNELS(X) SPIRALKIT_X86_GEMV(X) \
   X(spiralkit_f32_gemv_ukernel__scalar, kScalar, 4, 1)
+// Dense activation x activation GEMM (row-major a, b, c); R = tile rows, tile = columns.
+#define SPIRALKIT_F32_GEMM_KERNELS(X) SPIRALKIT_X86_GEMM(X) \
+  X(spiralkit_f32_gemm_ukernel_4x2v__scalar, kScalar, 4, 2)
+// Elementwise activations / math (spiralkit_kernels/unary.h codes).
+#define SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_X86_VUNARY(X) \
+  X(spiralkit_f32_vunary_ukernel__scalar, kScalar, 1, 16)
 
 namespace spiralkit {
 #define SPIRALKIT_DECLARE_SPMM(fn, isa, r, tile) void fn(const PanelView&, int64_t, int64_t, const XtArgs&);
@@ -67,6 +80,11 @@ SPIRALKIT_F32_SPMV_KERNELS(SPIRALKIT_DECLARE_SPMV)
 SPIRALKIT_F32_TRANSPOSE_KERNELS(SPIRALKIT_DECLARE_TRANSPOSE)
 SPIRALKIT_F32_DWCONV_KERNELS(SPIRALKIT_DECLARE_DWCONV)
 SPIRALKIT_F32_GEMV_KERNELS(SPIRALKIT_DECLARE_GEMV)
+#define SPIRALKIT_DECLARE_GEMM(fn, isa, r, tile) \
+  void fn(int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t);
+#define SPIRALKIT_DECLARE_VUNARY(fn, isa, r, tile) void fn(int, const float*, float*, int64_t, float, float);
+SPIRALKIT_F32_GEMM_KERNELS(SPIRALKIT_DECLARE_GEMM)
+SPIRALKIT_F32_VUNARY_KERNELS(SPIRALKIT_DECLARE_VUNARY)
 
 // im2col of a pixel tile into the K x M layout (scalar: it is copies, memcpy does the work).
 struct ConvShape;

@@ -60,4 +60,11 @@ struct DwArgs {
 };
 using DwConvFn = void (*)(const DwArgs& a);
 
+// Dense row-major GEMM c[m x n] = a[m x k] b[k x n] (activation x activation products).
+using GemmFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                        float* c, int64_t ldc);
+
+// y[i] = f(x[i]) for the spiralkit::UnaryOp `kind` (p0, p1: its parameters); y may alias x.
+using VUnaryFn = void (*)(int kind, const float* x, float* y, int64_t n, float p0, float p1);
+
 }  // namespace spiralkit

@@ -1,0 +1,257 @@
+"""Whole-model benchmark: spiralkit vs ONNX Runtime vs PyTorch eager, side by side, on pruned models.
+
+    PYTHONPATH=python python benchmarks/bench_models.py --json bench-models.json
+    PYTHONPATH=python python benchmarks/bench_models.py --models bert --sparsity 0,0.9 --patterns 4x1 --batch 1 --repeats 3
+
+For every (model, pattern, sparsity) the model is built with fixed seeds (BN statistics randomised so
+folding is exercised), pruned with ``spiralkit.prune_to_pattern`` (``prune_model``: every Conv2d but
+the stem and depthwise ones, every Linear including the classifier), exported once to ONNX with a
+dynamic batch axis, and benchmarked at each batch size with ``spiralkit.bench.model_bench.bench_model``
+(outputs checked against ONNX Runtime first; alternating rounds; median of per-round ratios).
+Sparsity 0 is the dense model, run once (pattern ``dense``).
+
+Models: ``resnet50`` and ``mobilenet_v2`` (224x224, 1000 classes), ``bert`` (BERT-base encoder,
+``--bert-layers`` layers, float hidden states ``[B, --seq, 768]``), ``minilm`` (the real pretrained
+MiniLM-L6, token ids ``[B, --seq]`` -> last hidden states, all-ones attention mask). ``--models all``
+runs the four.
+
+``--repeats N`` runs each case in N separate processes (peak memory measured in the first only) and
+reports the median and the min-max spread of the per-process medians (BENCHMARKS.md: a headline
+figure needs >= 3). Exit status 1 if any case failed (output mismatch or error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "python"))  # run from a checkout without installing
+
+import numpy as np  # noqa: E402
+
+ALL_MODELS = ("resnet50", "mobilenet_v2", "bert", "minilm")
+DEFAULT_MODELS = ("resnet50", "mobilenet_v2", "bert")
+
+
+def _csv(kind):
+    def parse(text: str):
+        return [kind(t) for t in text.split(",") if t.strip()]
+
+    return parse
+
+
+def build_model(name: str, args):
+    """The unpruned torch model and a function ``batch -> example (numpy)``, fixed seeds."""
+    import torch
+
+    from spiralkit.bench import models as M
+
+    if name == "resnet50":
+        model = M.randomize_bn(M.resnet50(seed=0), seed=1)
+    elif name == "mobilenet_v2":
+        model = M.randomize_bn(M.mobilenet_v2(seed=0), seed=1)
+    elif name == "bert":
+        model = M.bert_encoder(layers=args.bert_layers, seq=args.seq, seed=0)
+    elif name == "minilm":
+        model = M.minilm_hidden(seq=args.seq)
+    else:
+        raise ValueError(f"unknown model {name!r}; expected one of {ALL_MODELS}")
+
+    def example(batch: int) -> np.ndarray:
+        if name in ("bert", "minilm"):
+            return model.example(batch, seed=2).numpy()
+        g = torch.Generator().manual_seed(2)
+        return torch.randn(batch, 3, args.image, args.image, generator=g).numpy()
+
+    return model.eval(), example
+
+
+def cases(args):
+    for model in args.models:
+        for sp in args.sparsity:
+            for pat in (["dense"] if sp == 0 else args.patterns):
+                yield model, pat, sp
+
+
+def _aggregate(runs: list[dict]) -> dict:
+    """One result from repeated runs: per engine the median of the per-process medians (and ratios),
+    their min-max spread, and every run's figure."""
+    out = dict(runs[0])
+    out["repeats"] = len(runs)
+    out["engines"] = {}
+    for e, first in runs[0]["engines"].items():
+        recs = [r["engines"][e] for r in runs if r["engines"].get(e, {}).get("status") == "ok"]
+        if first.get("status") != "ok" or not recs:
+            out["engines"][e] = first
+            continue
+        agg = {k: v for k, v in first.items() if k != "samples_ms"}
+        for key in ("median_ms", "p10_ms", "p90_ms", "speedup_vs_onnxruntime", "speedup_vs_torch",
+                    "effective_gflops", "useful_gflops", "rel_err_vs_onnxruntime"):
+            vals = [r[key] for r in recs if key in r]
+            if vals:
+                agg[key] = statistics.median(vals) if key != "rel_err_vs_onnxruntime" else max(vals)
+                agg[f"runs_{key}"] = vals
+        meds = agg["runs_median_ms"]
+        agg["spread_ms"] = [min(meds), max(meds)]
+        for base in ("onnxruntime", "torch"):
+            vals = agg.get(f"runs_speedup_vs_{base}")
+            if vals:
+                agg[f"speedup_vs_{base}_spread"] = [min(vals), max(vals)]
+        out["engines"][e] = agg
+    out["machine"] = {**runs[0]["machine"], "loadavg_end": runs[-1]["machine"].get("loadavg_end")}
+    return out
+
+
+def _bench_kwargs(args, memory: bool) -> dict:
+    return dict(engines=args.engines, threads=args.threads, rounds=args.rounds, warmup=args.warmup,
+                calls=args.calls, tol=args.tol, memory=memory, gap_s=args.gap_ms / 1e3, rewarm=args.rewarm)
+
+
+def run_child(case_dir: Path, out_path: Path) -> int:
+    """One repeat in its own process: load the saved model/example, bench, write JSON."""
+    import torch
+
+    from spiralkit.bench.model_bench import bench_model
+
+    spec = json.loads((case_dir / "case.json").read_text())
+    model = torch.load(case_dir / "model.pt", weights_only=False)
+    example = np.load(case_dir / f"example_b{spec['case']['batch']}.npy")
+    res = bench_model(case_dir / "model.onnx", model, example, name=spec["name"], case=spec["case"], echo=None,
+                      **spec["kwargs"])
+    out_path.write_text(json.dumps(res))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="bench_models", description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", type=_csv(str), default=list(DEFAULT_MODELS),
+                   help=f"comma list of {','.join(ALL_MODELS)} or 'all' (default: {','.join(DEFAULT_MODELS)})")
+    p.add_argument("--sparsity", type=_csv(float), default=[0.0, 0.8, 0.9, 0.95])
+    p.add_argument("--patterns", type=_csv(str), default=["4x1", "unstructured"])
+    p.add_argument("--batch", type=_csv(int), default=[1, 16])
+    p.add_argument("--engines", type=_csv(str), default=["spiralkit", "onnxruntime", "torch"])
+    p.add_argument("--threads", type=int, default=int(os.environ.get("SPIRALKIT_BENCH_THREADS", "2")))
+    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--calls", type=int, default=20, help="minimum timed calls per engine")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=1, help="separate processes per case (median of their medians)")
+    p.add_argument("--tol", type=float, default=1e-3, help="max relative error vs ONNX Runtime")
+    p.add_argument("--rewarm", type=int, default=1, help="untimed calls at the start of each engine block")
+    p.add_argument("--gap-ms", type=float, default=5.0, help="sleep between engine blocks (lets spinning threads idle)")
+    p.add_argument("--seq", type=int, default=128, help="sequence length for bert/minilm")
+    p.add_argument("--bert-layers", type=int, default=4)
+    p.add_argument("--image", type=int, default=224, help="image side for resnet50/mobilenet_v2")
+    p.add_argument("--keep-bn", action="store_true", help="export BatchNormalization nodes (default: folded into Conv)")
+    p.add_argument("--no-memory", action="store_true", help="skip the per-engine peak-memory subprocesses")
+    p.add_argument("--workdir", help="where the ONNX files go (default: a temporary directory, removed)")
+    p.add_argument("--json", help="write all results here")
+    p.add_argument("--_child", nargs=2, metavar=("CASE_DIR", "OUT"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args._child:
+        return run_child(Path(args._child[0]), Path(args._child[1]))
+    if args.models == ["all"]:
+        args.models = list(ALL_MODELS)
+    for m in args.models:
+        if m not in ALL_MODELS:
+            p.error(f"--models: unknown {m!r}; expected {','.join(ALL_MODELS)} or all")
+
+    import torch
+
+    from spiralkit.bench import models as M
+    from spiralkit.bench.model_bench import OutputMismatch, bench_model, format_table, machine_info
+
+    torch.set_num_threads(args.threads)
+    tmp = None
+    if args.workdir:
+        work = Path(args.workdir)
+        work.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="spk-bench-models-")
+        work = Path(tmp.name)
+
+    meta = machine_info(args.threads)
+    print(f"cpu={meta['cpu']} threads={args.threads} OMP_WAIT_POLICY={meta['omp_wait_policy']} "
+          f"isa={meta['spiralkit_isa']} commit={meta['commit']} load={meta['loadavg'][0]:.2f} repeats={args.repeats}")
+    results, failures = [], []
+    built: dict = {}
+    try:
+        for model_name, pattern, sparsity in cases(args):
+            if model_name not in built:
+                built.clear()  # one unpruned model in memory at a time
+                built[model_name] = build_model(model_name, args)
+            base, example_fn = built[model_name]
+            model = copy.deepcopy(base)
+            tag = f"{model_name}-{pattern.replace(':', 'of')}-{sparsity:g}"
+            case_dir = work / tag
+            case_dir.mkdir(exist_ok=True)
+            t0 = time.perf_counter()
+            if sparsity > 0:
+                M.prune_model(model, pattern, sparsity)
+            measured = M.weight_sparsity(model)
+            onnx_path = case_dir / "model.onnx"
+            M.export_onnx(model, example_fn(1), onnx_path, fold_bn=not args.keep_bn)
+            print(f"\n== {tag}: weight sparsity {measured:.4f}, prune+export {time.perf_counter() - t0:.1f}s, "
+                  f"onnx {onnx_path.stat().st_size / 2**20:.1f} MB")
+            if args.repeats > 1:
+                torch.save(model, case_dir / "model.pt")
+            for batch in args.batch:
+                case = {"model": model_name, "pattern": pattern, "sparsity": sparsity, "batch": batch,
+                        "measured_sparsity": measured, "fold_bn": not args.keep_bn}
+                example = example_fn(batch)
+                try:
+                    if args.repeats <= 1:
+                        res = bench_model(onnx_path, model, example, name=model_name, case=case,
+                                          **_bench_kwargs(args, not args.no_memory))
+                    else:
+                        np.save(case_dir / f"example_b{batch}.npy", example)
+                        runs = []
+                        for i in range(args.repeats):
+                            spec = {"name": model_name, "case": case,
+                                    "kwargs": _bench_kwargs(args, not args.no_memory and i == 0)}
+                            (case_dir / "case.json").write_text(json.dumps(spec))
+                            out = case_dir / f"run_b{batch}_{i}.json"
+                            proc = subprocess.run([sys.executable, __file__, "--_child", str(case_dir), str(out)],
+                                                  capture_output=True, text=True)
+                            if proc.returncode != 0:
+                                tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+                                raise RuntimeError(f"repeat {i} failed: {tail[0]}")
+                            runs.append(json.loads(out.read_text()))
+                            r0 = runs[-1]["engines"]
+                            print("  run", i, " ".join(f"{e}={r['median_ms']:.3f}ms" for e, r in r0.items()
+                                                       if r.get("status") == "ok"))
+                        res = _aggregate(runs)
+                except Exception as exc:  # noqa: BLE001 - record, go on with the next case
+                    kind = "MISMATCH" if isinstance(exc, OutputMismatch) else "ERROR"
+                    print(f"  {kind} {tag} batch {batch}: {type(exc).__name__}: {exc}")
+                    failures.append({"case": case, "error": f"{type(exc).__name__}: {exc}", "kind": kind})
+                    continue
+                results.append(res)
+                print(format_table(res).rsplit("\n", 1)[0])
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+    print("\n" + format_table(results) if results else "\nno results")
+    for f in failures:
+        print(f"FAILED {f['case']['model']} {f['case']['pattern']} {f['case']['sparsity']} batch {f['case']['batch']}: "
+              f"{f['error']}")
+    if args.json:
+        args_dict = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+        Path(args.json).write_text(json.dumps({"meta": meta, "args": args_dict, "results": results,
+                                               "failures": failures}, indent=1))
+        print(f"wrote {args.json}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

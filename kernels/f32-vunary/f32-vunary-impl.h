@@ -1,0 +1,108 @@
+// Elementwise activations and math over a float array, y = f(x) (y may alias x). Written once with
+// GCC/Clang vector extensions (16 lanes): each file's ISA flags decide the instructions (one zmm,
+// two ymm, four xmm or NEON q registers), so one source serves every row of the family.
+// exp is Cephes' expf polynomial (range reduction by ln 2); erf is Abramowitz & Stegun 7.1.26
+// (|error| <= 1.5e-7), which is what GELU needs to match torch's erf form well inside 1e-5.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+
+#include "spiralkit_kernels/kernel-list.h"
+
+namespace {
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
+
+inline vf select(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
+inline vf vmax(vf a, vf b) { return select(a > b, a, b); }
+inline vf vmin(vf a, vf b) { return select(a < b, a, b); }
+inline vf splat(float v) { return vf{} + v; }
+
+inline vf vexp(vf x) {
+  x = vmin(vmax(x, splat(-87.3f)), splat(88.0f));
+  const vf fx = x * 1.44269504088896341f + 0.5f;
+  vf n = __builtin_convertvector(__builtin_convertvector(fx, vi), vf);
+  n = n + __builtin_convertvector(n > fx, vf);  // truncation -> floor (mask is -1 where n > fx)
+  x = x - n * 0.693359375f;
+  x = x + n * 2.12194440e-4f;
+  const vf z = x * x;
+  vf y = splat(1.9875691500e-4f);
+  y = y * x + 1.3981999507e-3f;
+  y = y * x + 8.3334519073e-3f;
+  y = y * x + 4.1665795894e-2f;
+  y = y * x + 1.6666665459e-1f;
+  y = y * x + 5.0000001201e-1f;
+  y = y * z + x + 1.0f;
+  const vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+  return y * (vf)e;
+}
+
+inline vf verf(vf x) {
+  const vi sign = (vi)x & 0x80000000;
+  const vf ax = (vf)((vi)x & 0x7fffffff);
+  const vf t = 1.0f / (ax * 0.3275911f + 1.0f);
+  vf p = splat(1.061405429f);
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const vf y = 1.0f - p * t * vexp(-ax * ax);
+  return (vf)((vi)y | sign);
+}
+
+inline vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
+inline vf vtanh(vf x) {
+  const vi sign = (vi)x & 0x80000000;
+  const vf e = vexp((vf)((vi)x & 0x7fffffff) * -2.0f);
+  return (vf)((vi)((1.0f - e) / (1.0f + e)) | sign);
+}
+
+template <class F>
+inline void map(const float* x, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    vf v;
+    std::memcpy(&v, x + i, sizeof(v));
+    v = f(v);
+    std::memcpy(y + i, &v, sizeof(v));
+  }
+  if (i < n) {
+    vf v = {};
+    std::memcpy(&v, x + i, static_cast<size_t>(n - i) * sizeof(float));
+    v = f(v);
+    std::memcpy(y + i, &v, static_cast<size_t>(n - i) * sizeof(float));
+  }
+}
+
+inline void vunary(int kind, const float* x, float* y, int64_t n, float p0, float p1) {
+  using spiralkit::UnaryOp;
+  switch (static_cast<UnaryOp>(kind)) {
+    case UnaryOp::kIdentity: if (x != y) std::memmove(y, x, static_cast<size_t>(n) * sizeof(float)); return;
+    case UnaryOp::kRelu: return map(x, y, n, [](vf v) { return vmax(v, splat(0.0f)); });
+    case UnaryOp::kClip: return map(x, y, n, [=](vf v) { return vmin(vmax(v, splat(p0)), splat(p1)); });
+    case UnaryOp::kLeakyRelu: return map(x, y, n, [=](vf v) { return select(v < 0.0f, v * p0, v); });
+    case UnaryOp::kSigmoid: return map(x, y, n, [](vf v) { return vsigmoid(v); });
+    case UnaryOp::kHardSigmoid:
+      return map(x, y, n, [=](vf v) { return vmin(vmax(v * p0 + p1, splat(0.0f)), splat(1.0f)); });
+    case UnaryOp::kHardSwish:
+      return map(x, y, n, [](vf v) { return v * vmin(vmax(v * (1.0f / 6.0f) + 0.5f, splat(0.0f)), splat(1.0f)); });
+    case UnaryOp::kTanh: return map(x, y, n, [](vf v) { return vtanh(v); });
+    case UnaryOp::kErf: return map(x, y, n, [](vf v) { return verf(v); });
+    case UnaryOp::kGelu:
+      return map(x, y, n, [](vf v) { return v * 0.5f * (1.0f + verf(v * 0.70710678118654752f)); });
+    case UnaryOp::kGeluTanh:
+      return map(x, y, n, [](vf v) {
+        return v * 0.5f * (1.0f + vtanh((v + v * v * v * 0.044715f) * 0.79788456080286536f));
+      });
+    case UnaryOp::kSilu: return map(x, y, n, [](vf v) { return v * vsigmoid(v); });
+    case UnaryOp::kNeg: return map(x, y, n, [](vf v) { return -v; });
+    case UnaryOp::kExp: return map(x, y, n, [](vf v) { return vexp(v); });
+    case UnaryOp::kSqrt:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(x[i]);
+      return;
+    default: return;
+  }
+}
+}  // namespace

@@ -1,0 +1,347 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/conv2d.h"
+#include "ops/linear.h"
+#include "ops/planner.h"
+#include "ops/tensor_math.h"
+#include "runtime/threads.h"
+
+namespace spiralkit {
+namespace {
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+ConvShape conv_shape(const Node& n, const Shape& x, const Shape& y) {
+  ConvShape s;
+  s.batch = x[0];
+  s.in_channels = x[1];
+  s.in_h = x[2] + (n.ints[4] != n.ints[6] ? n.ints[4] + n.ints[6] : 0);
+  s.in_w = x[3] + (n.ints[5] != n.ints[7] ? n.ints[5] + n.ints[7] : 0);
+  s.out_channels = y[1];
+  s.out_h = y[2];
+  s.out_w = y[3];
+  s.kernel_h = static_cast<int>(n.ints[0]);
+  s.kernel_w = static_cast<int>(n.ints[1]);
+  s.stride_h = static_cast<int>(n.ints[2]);
+  s.stride_w = static_cast<int>(n.ints[3]);
+  // Symmetric pads go to the driver; asymmetric ones are applied by a padded copy (pads 0 here).
+  s.pad_h = n.ints[4] == n.ints[6] ? static_cast<int>(n.ints[4]) : 0;
+  s.pad_w = n.ints[5] == n.ints[7] ? static_cast<int>(n.ints[5]) : 0;
+  s.dilation_h = static_cast<int>(n.ints[8]);
+  s.dilation_w = static_cast<int>(n.ints[9]);
+  s.groups = static_cast<int>(n.ints[10]);
+  return s;
+}
+
+bool asymmetric_pads(const Node& n) { return n.ints[4] != n.ints[6] || n.ints[5] != n.ints[7]; }
+
+// x [N, C, H, W] into dst [N, C, H + pt + pb, W + pl + pr], zeros around.
+void pad_copy(const float* x, const Shape& sx, const std::vector<int64_t>& a, float* dst) {
+  const int64_t h = sx[2], w = sx[3], ph = h + a[4] + a[6], pw = w + a[5] + a[7];
+  const int64_t planes = sx[0] * sx[1];
+  std::fill(dst, dst + planes * ph * pw, 0.0f);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < h; ++i)
+      std::memcpy(dst + (p * ph + i + a[4]) * pw + a[5], x + (p * h + i) * w, static_cast<size_t>(w) * sizeof(float));
+}
+
+std::string conv_kernel_name(const PackedWeight& w, const ConvShape& s) {
+  if (s.in_channels / s.groups == 1 && s.groups > 1) return "depthwise";
+  const PanelPack& p = plan_panels(w, s.out_h * s.out_w);
+  const bool dense = &p == &w.dense_panels() || w.pattern.kind == PatternKind::kDense;
+  return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
+}
+
+std::string linear_kernel_name(const PackedWeight& w, int64_t m) {
+  const bool dense = w.pattern.kind == PatternKind::kDense || plan_dense(w, m);
+  if (m < kGemvRows) return dense ? "dense gemv" : "sparse gemv " + std::to_string(w.gemv_panels().r) + "x1";
+  const PanelPack& p = plan_panels(w, m);
+  return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
+}
+
+}  // namespace
+
+Status Engine::create(Graph graph, int64_t batch, std::unique_ptr<Engine>* out) {
+  std::unique_ptr<Engine> e(new Engine());
+  e->g_ = std::move(graph);
+  ShapeTable t;
+  SPIRALKIT_RETURN_IF_ERROR(infer_shapes(e->g_, batch, &t));
+  e->affine_.resize(e->g_.nodes.size());
+  for (size_t i = 0; i < e->g_.nodes.size(); ++i) {
+    const Node& n = e->g_.nodes[i];
+    if (n.op != OpKind::kBatchNorm) continue;
+    const auto& sc = e->g_.constant_of(n.inputs[1])->f32;
+    const auto& bi = e->g_.constant_of(n.inputs[2])->f32;
+    const auto& mu = e->g_.constant_of(n.inputs[3])->f32;
+    const auto& var = e->g_.constant_of(n.inputs[4])->f32;
+    auto& [a, b] = e->affine_[i];
+    a.resize(sc.size());
+    b.resize(sc.size());
+    for (size_t c = 0; c < sc.size(); ++c) {
+      a[c] = sc[c] / std::sqrt(var[c] + n.floats[0]);
+      b[c] = bi[c] - mu[c] * a[c];
+    }
+  }
+  *out = std::move(e);
+  return Status::Ok();
+}
+
+Status Engine::instance(int64_t batch, std::shared_ptr<const Instance>* out) const {
+  const int threads = get_num_threads();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = instances_.find({batch, threads});
+    if (it != instances_.end()) {
+      *out = it->second;
+      return Status::Ok();
+    }
+  }
+  std::shared_ptr<const Instance> inst;
+  SPIRALKIT_RETURN_IF_ERROR(build_instance(batch, threads, &inst));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = instances_.emplace(std::make_pair(batch, threads), inst);
+  *out = it->second;
+  return Status::Ok();
+}
+
+Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const Instance>* out) const {
+  auto inst = std::make_shared<Instance>();
+  inst->batch = batch;
+  inst->threads = threads;
+  SPIRALKIT_RETURN_IF_ERROR(infer_shapes(g_, batch, &inst->shapes));
+  inst->nodes.resize(g_.nodes.size());
+  std::vector<int64_t> ws(g_.nodes.size(), 0);
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const Node& n = g_.nodes[i];
+    const auto& sh = inst->shapes.shapes;
+    NodePlan& np = inst->nodes[i];
+    if (n.op == OpKind::kConv2d) {
+      const PackedWeight& w = *g_.weights[n.weight].packed;
+      const Shape& x = sh[n.inputs[0]];
+      const ConvShape s = conv_shape(n, x, sh[n.outputs[0]]);
+      int64_t floats = conv2d_workspace_floats(w, s);
+      if (asymmetric_pads(n)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
+      np.workspace_bytes = floats * 4;
+      np.kernel = conv_kernel_name(w, s);
+      // Derived layouts the driver builds lazily are built now, outside run.
+      if (s.batch > 0) {
+        const PanelPack& p = plan_panels(w, s.out_h * s.out_w);
+        (void)p;
+        w.dense_values();
+      }
+    } else if (n.op == OpKind::kLinear) {
+      const PackedWeight& w = *g_.weights[n.weight].packed;
+      const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
+      np.kernel = linear_kernel_name(w, m);
+    } else if (n.op == OpKind::kAttention) {
+      np.workspace_bytes = attention_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]]) * 4;
+      np.kernel = "fused attention";
+    }
+    ws[i] = np.workspace_bytes;
+  }
+  SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory));
+  *out = std::move(inst);
+  return Status::Ok();
+}
+
+std::unique_ptr<Engine::Arena> Engine::take_arena(const Instance& inst) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pool = free_arenas_[&inst];
+    if (!pool.empty()) {
+      std::unique_ptr<Arena> a = std::move(pool.back());
+      pool.pop_back();
+      return a;
+    }
+  }
+  // First call at this concurrency: allocate and touch every page once, so later calls never fault.
+  auto a = std::make_unique<Arena>();
+  const size_t bytes = static_cast<size_t>(inst.memory.arena_bytes) + MemoryPlan::kAlign;
+  a->mem.reset(new uint8_t[bytes]);
+  std::memset(a->mem.get(), 0, bytes);
+  const uintptr_t raw = reinterpret_cast<uintptr_t>(a->mem.get());
+  a->base = reinterpret_cast<uint8_t*>((raw + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign * MemoryPlan::kAlign);
+  a->ptr.assign(g_.values.size(), nullptr);
+  return a;
+}
+
+void Engine::give_arena(const Instance& inst, std::unique_ptr<Arena> a) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_arenas_[&inst].push_back(std::move(a));
+}
+
+Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs,
+                   const std::vector<void*>& outputs) const {
+  if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
+    return Status::InvalidArgument("run: wrong number of inputs or outputs");
+  std::unique_ptr<Arena> arena = take_arena(inst);
+  std::vector<void*>& ptr = arena->ptr;
+  for (size_t v = 0; v < g_.values.size(); ++v) {
+    const Value& val = g_.values[v];
+    if (val.constant >= 0) {
+      const ConstTensor& c = g_.constants[val.constant];
+      ptr[v] = const_cast<void*>(c.dtype == DType::kFloat32 ? static_cast<const void*>(c.f32.data())
+                                                             : static_cast<const void*>(c.i64.data()));
+    } else if (inst.memory.offset[v] >= 0) {
+      ptr[v] = arena->base + inst.memory.offset[v];
+    } else {
+      ptr[v] = nullptr;
+    }
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) ptr[g_.inputs[i]] = const_cast<void*>(inputs[i]);
+  for (size_t i = 0; i < outputs.size(); ++i) ptr[g_.outputs[i]] = outputs[i];
+  for (size_t v = 0; v < g_.values.size(); ++v)
+    if (inst.memory.alias_of[v] >= 0) {
+      int r = inst.memory.alias_of[v];
+      ptr[v] = ptr[r];
+    }
+  Status st;
+  uint8_t* workspace = arena->base + inst.memory.workspace_offset;
+  for (size_t i = 0; i < g_.nodes.size() && st.ok(); ++i) st = run_node(i, inst, ptr, workspace);
+  give_arena(inst, std::move(arena));
+  return st;
+}
+
+Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>& ptr, uint8_t* workspace) const {
+  const Node& n = g_.nodes[i];
+  const auto& sh = inst.shapes.shapes;
+  const auto& dt = inst.shapes.dtypes;
+  auto in = [&](size_t k) -> const float* { return k < n.inputs.size() && n.inputs[k] >= 0 ? static_cast<const float*>(ptr[n.inputs[k]]) : nullptr; };
+  auto ishape = [&](size_t k) -> const Shape& { return sh[n.inputs[k]]; };
+  float* y = static_cast<float*>(ptr[n.outputs[0]]);
+  const Shape& ys = sh[n.outputs[0]];
+  float* ws = reinterpret_cast<float*>(workspace);
+  switch (n.op) {
+    case OpKind::kConv2d: {
+      const PackedWeight& w = *g_.weights[n.weight].packed;
+      const ConvShape s = conv_shape(n, ishape(0), ys);
+      const float* x = in(0);
+      if (asymmetric_pads(n)) {
+        pad_copy(x, ishape(0), n.ints, ws);
+        x = ws;
+        ws += s.batch * s.in_channels * s.in_h * s.in_w;
+      }
+      Epilogue ep;
+      ep.bias = in(1);
+      ep.act = static_cast<Activation>(n.ints[11]);
+      ep.residual = in(2);
+      return conv2d_forward(w, s, x, ep, y, ws);
+    }
+    case OpKind::kLinear: {
+      const PackedWeight& w = *g_.weights[n.weight].packed;
+      Epilogue ep;
+      ep.bias = in(1);
+      ep.act = static_cast<Activation>(n.ints[0]);
+      ep.residual = in(2);
+      return linear_forward(w, in(0), numel_of(ishape(0)) / w.cols, ep, y);
+    }
+    case OpKind::kMatMul: matmul_forward(in(0), ishape(0), in(1), ishape(1), y, ys); return Status::Ok();
+    case OpKind::kBinary:
+      binary_forward(static_cast<BinaryKind>(n.ints[0]), in(0), ishape(0), in(1), ishape(1), y, ys);
+      return Status::Ok();
+    case OpKind::kUnary:
+      unary_forward(static_cast<UnaryOp>(n.ints[0]), in(0), y, numel_of(ys), n.floats[0], n.floats[1]);
+      return Status::Ok();
+    case OpKind::kSoftmax: {
+      int64_t axis = 0;
+      normalize_axis(n.ints[0], ys.size(), &axis);
+      int64_t outer = 1, inner = 1;
+      for (int64_t d = 0; d < axis; ++d) outer *= ys[d];
+      for (size_t d = axis + 1; d < ys.size(); ++d) inner *= ys[d];
+      softmax_forward(in(0), y, outer, ys[axis], inner);
+      return Status::Ok();
+    }
+    case OpKind::kLayerNorm: {
+      int64_t axis = 0;
+      normalize_axis(n.ints[0], ys.size(), &axis);
+      int64_t rows = 1, cols = 1;
+      for (int64_t d = 0; d < axis; ++d) rows *= ys[d];
+      for (size_t d = axis; d < ys.size(); ++d) cols *= ys[d];
+      layernorm_forward(in(0), y, rows, cols, in(1), in(2), n.floats[0]);
+      return Status::Ok();
+    }
+    case OpKind::kBatchNorm: {
+      int64_t inner = 1;
+      for (size_t d = 2; d < ys.size(); ++d) inner *= ys[d];
+      channel_affine_forward(in(0), y, ys[0], ys[1], inner, affine_[i].first.data(), affine_[i].second.data());
+      return Status::Ok();
+    }
+    case OpKind::kMaxPool: max_pool_forward(in(0), ishape(0), n.ints, y, ys); return Status::Ok();
+    case OpKind::kAvgPool: avg_pool_forward(in(0), ishape(0), n.ints, y, ys); return Status::Ok();
+    case OpKind::kGlobalAvgPool: global_avg_pool_forward(in(0), ishape(0), y); return Status::Ok();
+    case OpKind::kReshape:
+      if (ptr[n.outputs[0]] != ptr[n.inputs[0]])
+        std::memcpy(ptr[n.outputs[0]], ptr[n.inputs[0]],
+                    static_cast<size_t>(numel_of(ys) * element_size(dt[n.outputs[0]])));
+      return Status::Ok();
+    case OpKind::kTranspose:
+      transpose_forward(ptr[n.inputs[0]], ishape(0), n.ints, ptr[n.outputs[0]], element_size(dt[n.outputs[0]]));
+      return Status::Ok();
+    case OpKind::kConcat: {
+      std::vector<const void*> xs;
+      std::vector<const Shape*> shapes;
+      for (int v : n.inputs) {
+        xs.push_back(ptr[v]);
+        shapes.push_back(&sh[v]);
+      }
+      int64_t axis = 0;
+      normalize_axis(n.ints[0], ys.size(), &axis);
+      concat_forward(xs, shapes, axis, ptr[n.outputs[0]], element_size(dt[n.outputs[0]]));
+      return Status::Ok();
+    }
+    case OpKind::kSplit: {
+      std::vector<void*> outs;
+      std::vector<const Shape*> shapes;
+      for (int v : n.outputs) {
+        outs.push_back(ptr[v]);
+        shapes.push_back(&sh[v]);
+      }
+      int64_t axis = 0;
+      normalize_axis(n.ints[0], ishape(0).size(), &axis);
+      split_forward(ptr[n.inputs[0]], ishape(0), axis, outs, shapes, element_size(dt[n.inputs[0]]));
+      return Status::Ok();
+    }
+    case OpKind::kSlice:
+      slice_forward(ptr[n.inputs[0]], ishape(0), n.ints, ptr[n.outputs[0]], ys, element_size(dt[n.outputs[0]]));
+      return Status::Ok();
+    case OpKind::kGather: {
+      int64_t axis = 0;
+      normalize_axis(n.ints[0], ishape(0).size(), &axis);
+      const Status st = gather_forward(ptr[n.inputs[0]], ishape(0), axis, static_cast<const int64_t*>(ptr[n.inputs[1]]),
+                                       numel_of(ishape(1)), ptr[n.outputs[0]], element_size(dt[n.outputs[0]]));
+      if (!st.ok()) return Status::InvalidArgument("node '" + n.name + "': " + st.message());
+      return st;
+    }
+    case OpKind::kReduceMean: {
+      const Shape& xs = ishape(0);
+      std::vector<bool> red(xs.size(), false);
+      for (size_t k = 1; k < n.ints.size(); ++k) {
+        int64_t a = 0;
+        normalize_axis(n.ints[k], xs.size(), &a);
+        red[a] = true;
+      }
+      reduce_mean_forward(in(0), xs, red, y);
+      return Status::Ok();
+    }
+    case OpKind::kCast:
+      cast_forward(dt[n.inputs[0]], dt[n.outputs[0]], ptr[n.inputs[0]], ptr[n.outputs[0]], numel_of(ys));
+      return Status::Ok();
+    case OpKind::kAttention: {
+      const Shape none;
+      attention_forward(in(0), ishape(0), in(1), ishape(1), in(2), ishape(2), in(3), in(3) ? ishape(3) : none,
+                        n.floats[0], y, ws);
+      return Status::Ok();
+    }
+    default: return Status::InvalidArgument("node '" + n.name + "': unknown op");
+  }
+}
+
+}  // namespace spiralkit

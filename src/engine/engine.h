@@ -1,0 +1,68 @@
+// The compiled model: an optimised graph with packed weights, planned once per batch size
+// (shapes, kernel workspace, activation arena) and run in one call. `run` allocates nothing:
+// outputs are the caller's buffers and arenas come from a pool (one per concurrent call), so
+// several threads may run one Engine at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/memory_plan.h"
+#include "graph/graph.h"
+#include "graph/shape_inference.h"
+
+namespace spiralkit {
+
+// Per node, what the plan decided for it at one batch size.
+struct NodePlan {
+  int64_t workspace_bytes = 0;
+  std::string kernel;  // what runs (shown by Engine.layers())
+};
+
+struct Instance {
+  int64_t batch = 0;
+  int threads = 1;
+  ShapeTable shapes;
+  MemoryPlan memory;
+  std::vector<NodePlan> nodes;
+};
+
+class Engine {
+ public:
+  // Takes an optimised graph (passes already run) and checks it at `batch`.
+  static Status create(Graph graph, int64_t batch, std::unique_ptr<Engine>* out);
+
+  const Graph& graph() const { return g_; }
+  // The plan for a batch size at the current thread count (built on first use, then cached).
+  Status instance(int64_t batch, std::shared_ptr<const Instance>* out) const;
+  // inputs: one pointer per graph input (their shapes were checked by the caller against
+  // instance shapes); outputs: one buffer per graph output, sized from the instance.
+  Status run(const Instance& inst, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) const;
+
+ private:
+  Engine() = default;
+  Status build_instance(int64_t batch, int threads, std::shared_ptr<const Instance>* out) const;
+  Status run_node(size_t i, const Instance& inst, const std::vector<void*>& ptr, uint8_t* workspace) const;
+
+  Graph g_;
+  // BatchNorm nodes run as a per-channel affine: a, b per node (empty for other ops).
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> affine_;
+  mutable std::mutex mu_;
+  mutable std::map<std::pair<int64_t, int>, std::shared_ptr<const Instance>> instances_;
+  struct Arena {
+    std::unique_ptr<uint8_t[]> mem;
+    uint8_t* base = nullptr;  // 64-byte aligned
+    std::vector<void*> ptr;   // per value: where it lives during this call
+  };
+  std::unique_ptr<Arena> take_arena(const Instance& inst) const;
+  void give_arena(const Instance& inst, std::unique_ptr<Arena> a) const;
+  mutable std::map<const Instance*, std::vector<std::unique_ptr<Arena>>> free_arenas_;
+};
+
+}  // namespace spiralkit

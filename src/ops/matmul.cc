@@ -1,0 +1,123 @@
+#include <algorithm>
+#include <cmath>
+
+#include "config/kernel_registry.h"
+#include "ops/tensor_math.h"
+#include "runtime/threads.h"
+
+namespace spiralkit {
+namespace {
+
+// Offsets of each output batch index into a and b under broadcasting (batch dims = all but 2).
+void batch_offsets(const Shape& sa, const Shape& sb, const Shape& sy, std::vector<int64_t>* oa,
+                   std::vector<int64_t>* ob) {
+  const size_t r = sy.size() - 2;
+  int64_t nb = 1;
+  for (size_t i = 0; i < r; ++i) nb *= sy[i];
+  oa->assign(nb, 0);
+  ob->assign(nb, 0);
+  const int64_t ma = sa[sa.size() - 2] * sa.back(), mb = sb[sb.size() - 2] * sb.back();
+  for (int64_t bi = 0; bi < nb; ++bi) {
+    int64_t rem = bi, offa = 0, offb = 0, stra = ma, strb = mb;
+    for (size_t d = r; d-- > 0;) {
+      const int64_t i = rem % sy[d];
+      rem /= sy[d];
+      const int64_t da = static_cast<int64_t>(d) - static_cast<int64_t>(r - (sa.size() - 2));
+      const int64_t db = static_cast<int64_t>(d) - static_cast<int64_t>(r - (sb.size() - 2));
+      if (da >= 0) {
+        if (sa[da] != 1) offa += i * stra;
+        stra *= sa[da];
+      }
+      if (db >= 0) {
+        if (sb[db] != 1) offb += i * strb;
+        strb *= sb[db];
+      }
+    }
+    (*oa)[bi] = offa;
+    (*ob)[bi] = offb;
+  }
+}
+
+constexpr int64_t kRowBlock = 32;  // rows of a per task: tasks = batches x row blocks
+
+}  // namespace
+
+void matmul_forward(const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy) {
+  std::vector<int64_t> oa, ob;
+  batch_offsets(sa, sb, sy, &oa, &ob);
+  const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+  const int64_t nb = static_cast<int64_t>(oa.size()), blocks = (m + kRowBlock - 1) / kRowBlock;
+  const int64_t tasks = nb * blocks;
+  const GemmFn gemm = select_gemm()->fn;
+  const int64_t work = nb * m * n * k;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), tasks, work / 65536 + 1})));
+  parallel_run(threads, [&](int t, int nt) {
+    for (int64_t task = tasks * t / nt; task < tasks * (t + 1) / nt; ++task) {
+      const int64_t bi = task / blocks, r0 = (task % blocks) * kRowBlock, rows = std::min(kRowBlock, m - r0);
+      gemm(rows, n, k, a + oa[bi] + r0 * k, k, b + ob[bi], n, y + bi * m * n + r0 * n, n);
+    }
+  });
+}
+
+int64_t attention_workspace_floats(const Shape&, const Shape& sk) {
+  return int64_t(get_num_threads()) * kRowBlock * sk.back();
+}
+
+// Per (batch, row block): scores = q_blk k (GEMM), scale + mask, row softmax, then scores v
+// (GEMM), so the S x T score matrix never leaves the thread's cache.
+void attention_forward(const float* q, const Shape& sq, const float* k, const Shape& sk, const float* v,
+                       const Shape& sv, const float* mask, const Shape& smask, float scale, float* y, float* ws) {
+  const size_t r = sq.size();
+  const int64_t s = sq[r - 2], d = sq[r - 1], tt = sk[r - 1], e = sv[r - 1];
+  int64_t nb = 1;
+  for (size_t i = 0; i + 2 < r; ++i) nb *= sq[i];
+  // The mask broadcasts to [..., S, T]: strides per batch index, row and column.
+  Shape scores(sq.begin(), sq.end() - 1);
+  scores.push_back(tt);
+  std::vector<int64_t> mstride(r, 0);
+  if (mask) {
+    int64_t acc = 1;
+    for (size_t i = 0; i < smask.size(); ++i) {
+      const size_t dm = smask.size() - 1 - i, o = r - 1 - i;
+      mstride[o] = smask[dm] == 1 ? 0 : acc;
+      acc *= smask[dm];
+    }
+  }
+  const int64_t blocks = (s + kRowBlock - 1) / kRowBlock, tasks = nb * blocks;
+  const GemmFn gemm = select_gemm()->fn;
+  const VUnaryFn vunary = select_vunary()->fn;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), tasks)));
+  parallel_run(threads, [&](int t, int nt) {
+    float* sc = ws + int64_t(t) * kRowBlock * tt;
+    for (int64_t task = tasks * t / nt; task < tasks * (t + 1) / nt; ++task) {
+      const int64_t bi = task / blocks, r0 = (task % blocks) * kRowBlock, rows = std::min(kRowBlock, s - r0);
+      gemm(rows, tt, d, q + (bi * s + r0) * d, d, k + bi * d * tt, tt, sc, tt);
+      int64_t moff = 0;
+      if (mask) {
+        int64_t rem = bi;
+        for (size_t dd = r - 2; dd-- > 0;) {
+          moff += (rem % sq[dd]) * mstride[dd];
+          rem /= sq[dd];
+        }
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        float* row = sc + i * tt;
+        const float* mrow = mask ? mask + moff + (r0 + i) * mstride[r - 2] : nullptr;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < tt; ++j) {
+          row[j] = row[j] * scale + (mrow ? mrow[j * mstride[r - 1]] : 0.0f);
+          mx = std::max(mx, row[j]);
+        }
+        for (int64_t j = 0; j < tt; ++j) row[j] -= mx;
+        vunary(static_cast<int>(UnaryOp::kExp), row, row, tt, 0.0f, 0.0f);
+        float sum = 0.0f;
+        for (int64_t j = 0; j < tt; ++j) sum += row[j];
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < tt; ++j) row[j] *= inv;
+      }
+      gemm(rows, e, tt, sc, tt, v + bi * tt * e, e, y + (bi * s + r0) * e, e);
+    }
+  });
+}
+
+}  // namespace spiralkit

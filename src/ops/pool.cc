@@ -1,0 +1,78 @@
+#include <algorithm>
+#include <cmath>
+
+#include "ops/tensor_math.h"
+#include "runtime/threads.h"
+
+namespace spiralkit {
+namespace {
+
+template <class Window>
+void pool_planes(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy,
+                 Window window) {
+  const int64_t planes = sx[0] * sx[1], ih = sx[2], iw = sx[3], oh = sy[2], ow = sy[3];
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
+  parallel_run(threads, [&](int t, int nt) {
+    for (int64_t pl = planes * t / nt; pl < planes * (t + 1) / nt; ++pl) {
+      const float* xp = x + pl * ih * iw;
+      float* yp = y + pl * oh * ow;
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) yp[i * ow + j] = window(xp, ih, iw, i * p[2] - p[4], j * p[3] - p[5]);
+    }
+  });
+}
+
+}  // namespace
+
+void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy) {
+  const int64_t kh = p[0], kw = p[1], dh = p[8], dw = p[9];
+  pool_planes(x, sx, p, y, sy, [=](const float* xp, int64_t ih, int64_t iw, int64_t h0, int64_t w0) {
+    float m = -INFINITY;
+    for (int64_t a = 0; a < kh; ++a) {
+      const int64_t h = h0 + a * dh;
+      if (h < 0 || h >= ih) continue;
+      for (int64_t b = 0; b < kw; ++b) {
+        const int64_t w = w0 + b * dw;
+        if (w >= 0 && w < iw) m = std::max(m, xp[h * iw + w]);
+      }
+    }
+    return m;
+  });
+}
+
+// count_include_pad counts the padded positions inside the padded input (not the ceil_mode
+// overhang), as ONNX and torch do.
+void avg_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy) {
+  const int64_t kh = p[0], kw = p[1];
+  const bool include_pad = p[11] != 0;
+  const int64_t pb = p[6], pr = p[7];
+  pool_planes(x, sx, p, y, sy, [=](const float* xp, int64_t ih, int64_t iw, int64_t h0, int64_t w0) {
+    float s = 0.0f;
+    int64_t n = 0;
+    for (int64_t h = std::max<int64_t>(h0, 0); h < std::min(h0 + kh, ih); ++h)
+      for (int64_t w = std::max<int64_t>(w0, 0); w < std::min(w0 + kw, iw); ++w) {
+        s += xp[h * iw + w];
+        ++n;
+      }
+    if (include_pad) {
+      const int64_t hs = std::max<int64_t>(h0, -p[4]), he = std::min(h0 + kh, ih + pb);
+      const int64_t ws = std::max<int64_t>(w0, -p[5]), we = std::min(w0 + kw, iw + pr);
+      n = (he - hs) * (we - ws);
+    }
+    return n > 0 ? s / static_cast<float>(n) : 0.0f;
+  });
+}
+
+void global_avg_pool_forward(const float* x, const Shape& sx, float* y) {
+  int64_t inner = 1;
+  for (size_t d = 2; d < sx.size(); ++d) inner *= sx[d];
+  const int64_t planes = sx[0] * sx[1];
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* xp = x + pl * inner;
+    float s = 0.0f;
+    for (int64_t i = 0; i < inner; ++i) s += xp[i];
+    y[pl] = s / static_cast<float>(inner);
+  }
+}
+
+}  // namespace spiralkit
