@@ -1,7 +1,8 @@
 """Whole-model benchmark: spiralkit vs ONNX Runtime vs PyTorch eager, side by side, on pruned models.
 
     PYTHONPATH=python python benchmarks/bench_models.py --json bench-models.json
-    PYTHONPATH=python python benchmarks/bench_models.py --models bert --sparsity 0,0.9 --patterns 4x1 --batch 1 --repeats 3
+    PYTHONPATH=python python benchmarks/bench_models.py --models bert --sparsity 0,0.9 --patterns 4x1 \
+        --batch 1 --repeats 3
 
 For every (model, pattern, sparsity) the model is built with fixed seeds (BN statistics randomised so
 folding is exercised), pruned with ``spiralkit.prune_to_pattern`` (``prune_model``: every Conv2d but

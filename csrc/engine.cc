@@ -66,20 +66,24 @@ py::list run(const PyEngine& pe, const std::vector<py::array>& inputs) {
     if (static_cast<size_t>(a.ndim()) != v.dims.size())
       check(Status::InvalidArgument(what + ": expected " + std::to_string(v.dims.size()) + "-D, got " +
                                     std::to_string(a.ndim()) + "-D"));
-    for (size_t d = 1; d < v.dims.size(); ++d)
+    for (size_t d = v.batched ? 1 : 0; d < v.dims.size(); ++d)
       if (a.shape(d) != v.dims[d]) {
         spiralkit::Shape got(a.shape(), a.shape() + a.ndim());
         spiralkit::Shape want = v.dims;
-        check(Status::InvalidArgument(what + ": expected shape [batch" +
-                                      spiralkit::shape_str(spiralkit::Shape(want.begin() + 1, want.end())).replace(0, 1, ", ") +
-                                      ", got " + spiralkit::shape_str(got) + " (only the leading batch dim may change)"));
+        std::string expect = v.batched ? "[batch" + (want.size() > 1 ? spiralkit::shape_str(spiralkit::Shape(want.begin() + 1, want.end())).replace(0, 1, ", ") : std::string("]"))
+                                       : spiralkit::shape_str(want);
+        check(Status::InvalidArgument(what + ": expected shape " + expect + ", got " + spiralkit::shape_str(got) +
+                                      (v.batched ? " (only the leading batch dim may change)" : "")));
       }
-    if (batch >= 0 && a.shape(0) != batch)
-      check(Status::InvalidArgument(what + ": batch " + std::to_string(a.shape(0)) + " differs from the other inputs' " +
-                                    std::to_string(batch)));
-    batch = a.shape(0);
+    if (v.batched) {
+      if (batch >= 0 && a.shape(0) != batch)
+        check(Status::InvalidArgument(what + ": batch " + std::to_string(a.shape(0)) + " differs from the other inputs' " +
+                                      std::to_string(batch)));
+      batch = a.shape(0);
+    }
     ptrs.push_back(a.data());
   }
+  if (batch < 0) batch = pe.example_batch;  // no batched input: the graph is fully static
   std::shared_ptr<const spiralkit::Instance> inst;
   check(e.instance(batch, &inst));
   py::list outs;
@@ -143,13 +147,14 @@ void bind_engine(py::module_& m) {
   py::class_<spiralkit::GraphBuilder>(m, "GraphBuilder")
       .def(py::init<>())
       .def("add_input",
-           [](spiralkit::GraphBuilder& b, const std::string& name, int dtype, const std::vector<int64_t>& dims) {
+           [](spiralkit::GraphBuilder& b, const std::string& name, int dtype, const std::vector<int64_t>& dims,
+              bool batched) {
              int id = 0;
              if (dtype < 0 || dtype >= static_cast<int>(spiralkit::DType::kCount))
                check(Status::InvalidArgument("dtype: unknown code"));
-             check(b.add_input(name, static_cast<spiralkit::DType>(dtype), dims, &id));
+             check(b.add_input(name, static_cast<spiralkit::DType>(dtype), dims, &id, batched));
              return id;
-           })
+           }, py::arg("name"), py::arg("dtype"), py::arg("dims"), py::arg("batched") = true)
       .def("add_constant",
            [](spiralkit::GraphBuilder& b, const std::string& name, const py::array& a) {
              spiralkit::ConstTensor t;
@@ -185,6 +190,15 @@ void bind_engine(py::module_& m) {
            py::arg("ints") = std::vector<int64_t>{}, py::arg("floats") = std::vector<float>{}, py::arg("weight") = -1,
            py::arg("output_names") = std::vector<std::string>{})
       .def("mark_output", [](spiralkit::GraphBuilder& b, int v) { check(b.mark_output(v)); })
+      // Shapes of every value so far at `batch` (None where not computed): the importer's view of
+      // the graph it is building, so Python never re-implements shape inference.
+      .def("shapes", [](spiralkit::GraphBuilder& b, int64_t batch) {
+        spiralkit::ShapeTable t;
+        check(spiralkit::infer_shapes(b.graph(), batch, &t));
+        py::list out;
+        for (size_t i = 0; i < t.shapes.size(); ++i) out.append(py::make_tuple(t.shapes[i], static_cast<int>(t.dtypes[i])));
+        return out;
+      })
       .def("build", [](spiralkit::GraphBuilder& b, int64_t batch, bool optimize) {
         spiralkit::Graph g;
         check(b.finish(batch, &g));
@@ -208,7 +222,8 @@ void bind_engine(py::module_& m) {
       .def("inputs", [](const PyEngine& pe) {
         py::list out;
         const auto& g = pe.engine->graph();
-        for (int v : g.inputs) out.append(py::make_tuple(g.values[v].name, static_cast<int>(g.values[v].dtype), g.values[v].dims));
+        for (int v : g.inputs)
+          out.append(py::make_tuple(g.values[v].name, static_cast<int>(g.values[v].dtype), g.values[v].dims, g.values[v].batched));
         return out;
       })
       .def("outputs", [](const PyEngine& pe) {

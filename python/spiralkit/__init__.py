@@ -35,8 +35,11 @@ _LAZY_FUNCTIONS = {
     "prune": ("spiralkit.compress", "prune"),
     "distill": ("spiralkit.compress", "distill"),
     "sparsify": ("spiralkit.nn", "sparsify"),
+    "compile": ("spiralkit.engine", "compile"),
+    "load": ("spiralkit.engine", "load"),
+    "Engine": ("spiralkit.engine", "Engine"),
 }
-_LAZY_MODULES = ("compress", "cuda", "ops", "nn", "bench", "data")
+_LAZY_MODULES = ("compress", "cuda", "ops", "nn", "bench", "data", "engine")
 
 
 def __getattr__(name):

@@ -77,6 +77,7 @@ Status serialize_graph(const Graph& g, int64_t example_batch, std::vector<uint8_
     const Value& val = g.values[v];
     w.str(val.name);
     w.u32(static_cast<uint32_t>(val.dtype));
+    w.u8(val.batched ? 1 : 0);
     write_dims(w, val.dims);
     id[v] = next++;
   }
@@ -163,10 +164,13 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
     Shape dims;
     SPIRALKIT_RETURN_IF_ERROR(r.str(&name, kMaxName));
     SPIRALKIT_RETURN_IF_ERROR(r.u32(&dtype));
+    uint8_t batched = 0;
+    SPIRALKIT_RETURN_IF_ERROR(r.u8(&batched));
+    if (batched > 1) return Status::FormatError("input '" + name + "': bad batched flag");
     SPIRALKIT_RETURN_IF_ERROR(read_dims(r, &dims));
     if (dtype >= static_cast<uint32_t>(DType::kCount)) return Status::FormatError("input '" + name + "': bad dtype");
     int id = 0;
-    SPIRALKIT_RETURN_IF_ERROR(as_format(b.add_input(name, static_cast<DType>(dtype), dims, &id)));
+    SPIRALKIT_RETURN_IF_ERROR(as_format(b.add_input(name, static_cast<DType>(dtype), dims, &id, batched == 1)));
   }
   SPIRALKIT_RETURN_IF_ERROR(r.count(&n, r.remaining() / 8));
   for (uint64_t i = 0; i < n; ++i) {

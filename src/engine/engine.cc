@@ -23,8 +23,9 @@ ConvShape conv_shape(const Node& n, const Shape& x, const Shape& y) {
   ConvShape s;
   s.batch = x[0];
   s.in_channels = x[1];
-  s.in_h = x[2] + (n.ints[4] != n.ints[6] ? n.ints[4] + n.ints[6] : 0);
-  s.in_w = x[3] + (n.ints[5] != n.ints[7] ? n.ints[5] + n.ints[7] : 0);
+  const bool asym = n.ints[4] != n.ints[6] || n.ints[5] != n.ints[7];
+  s.in_h = x[2] + (asym ? n.ints[4] + n.ints[6] : 0);
+  s.in_w = x[3] + (asym ? n.ints[5] + n.ints[7] : 0);
   s.out_channels = y[1];
   s.out_h = y[2];
   s.out_w = y[3];
@@ -33,8 +34,8 @@ ConvShape conv_shape(const Node& n, const Shape& x, const Shape& y) {
   s.stride_h = static_cast<int>(n.ints[2]);
   s.stride_w = static_cast<int>(n.ints[3]);
   // Symmetric pads go to the driver; asymmetric ones are applied by a padded copy (pads 0 here).
-  s.pad_h = n.ints[4] == n.ints[6] ? static_cast<int>(n.ints[4]) : 0;
-  s.pad_w = n.ints[5] == n.ints[7] ? static_cast<int>(n.ints[5]) : 0;
+  s.pad_h = asym ? 0 : static_cast<int>(n.ints[4]);
+  s.pad_w = asym ? 0 : static_cast<int>(n.ints[5]);
   s.dilation_h = static_cast<int>(n.ints[8]);
   s.dilation_w = static_cast<int>(n.ints[9]);
   s.groups = static_cast<int>(n.ints[10]);

@@ -32,17 +32,18 @@ Status GraphBuilder::add_value(const std::string& name, Value v, int* id) {
   return Status::Ok();
 }
 
-Status GraphBuilder::add_input(const std::string& name, DType dtype, const Shape& dims, int* id) {
+Status GraphBuilder::add_input(const std::string& name, DType dtype, const Shape& dims, int* id, bool batched) {
   if (dtype != DType::kFloat32 && dtype != DType::kInt64)
     return Status::InvalidArgument("input '" + name + "': unknown dtype");
   if (dims.empty() || dims.size() > kMaxRank)
     return Status::InvalidArgument("input '" + name + "': expected rank 1.." + std::to_string(kMaxRank));
-  for (size_t i = 1; i < dims.size(); ++i)
+  for (size_t i = batched ? 1 : 0; i < dims.size(); ++i)
     if (dims[i] < 0 || dims[i] > (int64_t(1) << 31))
       return Status::InvalidArgument("input '" + name + "': dim " + std::to_string(i) + " out of range");
   Value v;
   v.dtype = dtype;
   v.is_input = true;
+  v.batched = batched;
   v.dims = dims;
   SPIRALKIT_RETURN_IF_ERROR(add_value(name, v, id));
   g_.inputs.push_back(*id);

@@ -37,6 +37,7 @@ struct Value {
   DType dtype = DType::kFloat32;
   int constant = -1;  // index into Graph::constants, or -1
   bool is_input = false;
+  bool batched = true;  // graph inputs: dims[0] is the batch (else fixed)
   Shape dims;  // graph inputs: every dim but dims[0] (the batch) is fixed; constants: their dims
 };
 
@@ -73,7 +74,7 @@ struct Graph {
 class GraphBuilder {
  public:
   static constexpr int kMaxRank = 8;
-  Status add_input(const std::string& name, DType dtype, const Shape& dims, int* id);
+  Status add_input(const std::string& name, DType dtype, const Shape& dims, int* id, bool batched = true);
   Status add_constant(const std::string& name, ConstTensor tensor, int* id);
   Status add_weight(std::shared_ptr<const PackedWeight> packed, const Shape& shape, int* id);
   // Creates the node's n_outputs output values (named name:i unless names are given).

@@ -507,7 +507,7 @@ Status infer_shapes(const Graph& g, int64_t batch, ShapeTable* out) {
     const Value& v = g.values[i];
     if (v.constant >= 0 || v.is_input) {
       t.shapes[i] = v.dims;
-      if (v.is_input) t.shapes[i][0] = batch;
+      if (v.is_input && v.batched) t.shapes[i][0] = batch;
       t.dtypes[i] = v.dtype;
       defined[i] = true;
     }

@@ -9,10 +9,11 @@ Protocol (BENCHMARKS.md):
   engine (torch included, which checks the export) must be within ``tol`` (default 1e-3) of it,
   relative to ``max|ref|``, or :class:`OutputMismatch` is raised. A fast wrong answer is a failure.
 * Warm-up (``warmup`` calls each), then rounds: A B C A B C ..., each engine making ``rewarm``
-  (default 1) untimed calls, then timing ``inner`` back-to-back calls per round (``inner`` chosen so a block lasts >= ``min_block_s``; 1 for big
-  models); at least ``calls`` calls per engine in all. Per engine: median, p10, p90 of the per-call
-  times of the rounds. Speed-ups are the median (p10, p90) of per-round ratios
-  ``t_baseline / t_engine`` — above 1 means faster than the baseline; drift cancels.
+  (default 1) untimed calls, then timing ``inner`` back-to-back calls per round (``inner`` chosen
+  so a block lasts >= ``min_block_s``; 1 for big models); at least ``calls`` calls per engine in
+  all. Per engine: median, p10, p90 of the per-call times of the rounds. Speed-ups are the median
+  (p10, p90) of per-round ratios ``t_baseline / t_engine`` — above 1 means faster than the
+  baseline; drift cancels.
 * Artifact size: spiralkit ``eng.save(path)`` file; ONNX Runtime the ``.onnx`` file; torch the
   ``torch.save(state_dict)`` bytes.
 * Peak memory: each engine is built and run (warm-up + a few calls) in a fresh Python subprocess
@@ -116,6 +117,17 @@ def _rel_err(got, ref: np.ndarray) -> float:
     return float(np.abs(got - ref).max() / max(1e-12, float(np.abs(ref).max())))
 
 
+def _single_output(out):
+    """The one output of an engine call: an array, or the sole entry of a list/tuple/dict."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        if len(out) != 1:
+            raise ValueError(f"expected one output, got {len(out)}")
+        out = out[0]
+    return out
+
+
 def _spiralkit_compile():
     """``spiralkit.compile`` if this build has it (the engine API), else ``None``."""
     import importlib
@@ -214,7 +226,7 @@ elif engine == "torch":
     fn = mb._torch_runner(model, example, threads)
 else:
     eng = mb._spiralkit_engine(onnx_path, example, threads)
-    fn = lambda: eng.run(example)
+    fn = lambda: mb._single_output(eng.run(example))
 build_s = time.perf_counter() - t0
 for _ in range(calls):
     fn()
@@ -236,7 +248,8 @@ def _child_env() -> dict:
 def _measure_memory(engine: str, onnx_path: str, example_path: str, model_path: str | None, threads: int,
                     calls: int = 4, timeout: float = 900) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", _MEM_CHILD, engine, onnx_path, example_path, model_path or "-", str(threads), str(calls)],
+        [sys.executable, "-c", _MEM_CHILD, engine, onnx_path, example_path, model_path or "-", str(threads),
+         str(calls)],
         capture_output=True, text=True, timeout=timeout, env=_child_env(),
     )
     for line in proc.stdout.splitlines():
@@ -370,7 +383,7 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
             t0 = time.perf_counter()
             eng = _spiralkit_engine(onnx_path, example, threads)
             info["spiralkit"]["build_s"] = time.perf_counter() - t0
-            runners["spiralkit"] = lambda: eng.run(example)
+            runners["spiralkit"] = lambda: _single_output(eng.run(example))
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     p = os.path.join(tmp, "model.spk")
@@ -489,8 +502,8 @@ def format_table(results) -> str:
         c = r.get("case", {})
         batch = c.get("batch", r.get("input_shape", [None])[0])
         for e, rec in r["engines"].items():
-            prefix = f"{r['model'][:13]:13} {str(c.get('pattern', '-'))[:12]:12} {_fmt(c.get('sparsity'), '6.2f'):>6} " \
-                     f"{_fmt(batch, 'd'):>5} {e:11}"
+            prefix = (f"{r['model'][:13]:13} {str(c.get('pattern', '-'))[:12]:12} "
+                      f"{_fmt(c.get('sparsity'), '6.2f'):>6} {_fmt(batch, 'd'):>5} {e:11}")
             if rec.get("status") != "ok":
                 lines.append(f"{prefix} {rec.get('status')}: {rec.get('reason', '')}"[:200])
                 continue

@@ -115,7 +115,8 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-def resnet50(num_classes: int = 1000, *, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3), seed: int = 0) -> ResNet:
+def resnet50(num_classes: int = 1000, *, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3),
+             seed: int = 0) -> ResNet:
     """ResNet-50 as torchvision builds it (defaults); ``width``/``layers`` shrink it for tests.
 
     Any input size works (adaptive average pooling); the benchmark uses 224x224."""
@@ -163,7 +164,9 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV2(nn.Module):
-    SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+    # (expansion t, channels c, repeats n, first stride s), as in the paper and torchvision
+    SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                (6, 320, 1, 1))
 
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.2) -> None:
         super().__init__()

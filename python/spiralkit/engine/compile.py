@@ -1,0 +1,109 @@
+"""``spiralkit.compile``: ONNX (path or ModelProto) or a torch module -> Engine."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from spiralkit.engine.engine import Engine
+from spiralkit.errors import UnsupportedError
+
+
+def _example_dict(example_input, names):
+    if example_input is None:
+        return {}
+    if isinstance(example_input, dict):
+        return {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in example_input.items()}
+    items = list(example_input) if isinstance(example_input, (list, tuple)) else [example_input]
+    if len(items) != len(names):
+        raise ValueError(f"example_input: expected {len(names)} arrays for inputs {names}, got {len(items)}")
+    return {n: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for n, v in zip(names, items)}
+
+
+def _input_shapes(graph_inputs, examples: dict):
+    """name -> dims, the batch, and which inputs are batched: those whose leading dim the model
+    leaves dynamic (all of them when the model is fully static)."""
+    shapes, batch = {}, None
+    model_dims = {i.name: [d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim]
+                  for i in graph_inputs}
+    dynamic = {n for n, d in model_dims.items() if not d or d[0] is None}
+    batched = dynamic or set(model_dims)
+    for inp in graph_inputs:
+        dims = list(model_dims[inp.name])
+        if inp.name in examples:
+            got = examples[inp.name].shape
+            if len(got) != len(dims) and dims:
+                raise ValueError(f"example_input '{inp.name}': expected {len(dims)}-D, got shape {got}")
+            for i, (want, have) in enumerate(zip(dims, got)):
+                if i > 0 and want not in (None, have):
+                    raise ValueError(f"example_input '{inp.name}': dim {i} is {have}, the model fixes it to {want}")
+            dims = list(got)
+        else:
+            if not dims:
+                raise ValueError(f"input '{inp.name}': the model gives no shape; pass example_input")
+            for i, d in enumerate(dims[1:], 1):
+                if d is None:
+                    raise ValueError(f"input '{inp.name}': dim {i} is dynamic in the model; pass example_input to fix it")
+            if dims[0] is None:
+                dims[0] = 1
+        if inp.name in batched:
+            if batch is None:
+                batch = int(dims[0])
+            elif int(dims[0]) != batch:
+                raise ValueError(f"input '{inp.name}': batch {dims[0]} differs from the other inputs' {batch}")
+        shapes[inp.name] = [int(d) for d in dims]
+    return shapes, max(batch or 1, 1), batched
+
+
+def _load_onnx(source):
+    try:
+        import onnx
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError("compiling ONNX needs the 'onnx' package: pip install 'spiralkit[onnx]'") from exc
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"source: no such file '{path}'")
+        try:
+            return onnx.load(path)
+        except Exception as exc:
+            from spiralkit.errors import FormatError
+
+            raise FormatError(f"source: '{path}' is not a readable ONNX model ({exc})") from None
+    if isinstance(source, onnx.ModelProto):
+        return source
+    raise TypeError(f"source: expected an ONNX path, an onnx.ModelProto or a torch nn.Module, got {type(source).__name__}")
+
+
+def compile(source, example_input=None, *, threads=None, pattern=None) -> Engine:  # noqa: A001
+    """Compile `source` into an :class:`Engine`.
+
+    `source`: an ONNX file path, an ``onnx.ModelProto`` or a torch ``nn.Module`` (exported to ONNX
+    here; masks from ``spiralkit.compress`` are honoured). `example_input` fixes every input dim
+    but the leading batch dim (required for a torch module). `threads` sets spiralkit's thread
+    count (``spiralkit.set_num_threads``). `pattern`: the sparse pattern for every weight, a
+    callable ``(layer_name, weight) -> pattern``, or None to detect each weight's pattern from its
+    zeros (dense below 30 % sparsity).
+    """
+    import spiralkit
+
+    if threads is not None:
+        spiralkit.set_num_threads(int(threads))
+    if type(source).__module__.startswith("torch") or hasattr(source, "state_dict"):
+        from spiralkit.engine.torch_frontend import export_module
+
+        if example_input is None:
+            raise ValueError("example_input: required to compile a torch module")
+        source, example_input = export_module(source, example_input)
+    model = _load_onnx(source)
+    from spiralkit.engine.onnx_import import import_onnx
+
+    graph_inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    shapes, batch, batched = _input_shapes(graph_inputs, _example_dict(example_input, [i.name for i in graph_inputs]))
+    builder, importer = import_onnx(model, shapes, batch, pattern, batched)
+    try:
+        native = builder.build(batch, True)
+    except UnsupportedError:
+        raise
+    return Engine(native)
