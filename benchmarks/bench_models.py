@@ -24,7 +24,6 @@ figure needs >= 3). Exit status 1 if any case failed (output mismatch or error).
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import statistics
@@ -39,7 +38,7 @@ sys.path.insert(0, str(HERE.parent / "python"))  # run from a checkout without i
 
 import numpy as np  # noqa: E402
 
-ALL_MODELS = ("resnet50", "mobilenet_v2", "bert", "minilm")
+from spiralkit.bench.zoo import ZOO as ALL_MODELS  # noqa: E402
 DEFAULT_MODELS = ("resnet50", "mobilenet_v2", "bert")
 
 
@@ -52,28 +51,9 @@ def _csv(kind):
 
 def build_model(name: str, args):
     """The unpruned torch model and a function ``batch -> example (numpy)``, fixed seeds."""
-    import torch
+    from spiralkit.bench.zoo import build_model as zoo_build
 
-    from spiralkit.bench import models as M
-
-    if name == "resnet50":
-        model = M.randomize_bn(M.resnet50(seed=0), seed=1)
-    elif name == "mobilenet_v2":
-        model = M.randomize_bn(M.mobilenet_v2(seed=0), seed=1)
-    elif name == "bert":
-        model = M.bert_encoder(layers=args.bert_layers, seq=args.seq, seed=0)
-    elif name == "minilm":
-        model = M.minilm_hidden(seq=args.seq)
-    else:
-        raise ValueError(f"unknown model {name!r}; expected one of {ALL_MODELS}")
-
-    def example(batch: int) -> np.ndarray:
-        if name in ("bert", "minilm"):
-            return model.example(batch, seed=2).numpy()
-        g = torch.Generator().manual_seed(2)
-        return torch.randn(batch, 3, args.image, args.image, generator=g).numpy()
-
-    return model.eval(), example
+    return zoo_build(name, seq=args.seq, bert_layers=args.bert_layers, image=args.image)
 
 
 def cases(args):
@@ -168,7 +148,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from spiralkit.bench import models as M
+    from spiralkit.bench import zoo
     from spiralkit.bench.model_bench import OutputMismatch, bench_model, format_table, machine_info
 
     torch.set_num_threads(args.threads)
@@ -191,23 +171,19 @@ def main(argv=None) -> int:
                 built.clear()  # one unpruned model in memory at a time
                 built[model_name] = build_model(model_name, args)
             base, example_fn = built[model_name]
-            model = copy.deepcopy(base)
-            tag = f"{model_name}-{pattern.replace(':', 'of')}-{sparsity:g}"
+            tag = zoo.case_tag(model_name, pattern, sparsity)
             case_dir = work / tag
             case_dir.mkdir(exist_ok=True)
             t0 = time.perf_counter()
-            if sparsity > 0:
-                M.prune_model(model, pattern, sparsity)
-            measured = M.weight_sparsity(model)
             onnx_path = case_dir / "model.onnx"
-            M.export_onnx(model, example_fn(1), onnx_path, fold_bn=not args.keep_bn)
+            model, measured = zoo.prune_and_export(base, example_fn, pattern, sparsity, onnx_path,
+                                                   fold_bn=not args.keep_bn)
             print(f"\n== {tag}: weight sparsity {measured:.4f}, prune+export {time.perf_counter() - t0:.1f}s, "
                   f"onnx {onnx_path.stat().st_size / 2**20:.1f} MB")
             if args.repeats > 1:
                 torch.save(model, case_dir / "model.pt")
             for batch in args.batch:
-                case = {"model": model_name, "pattern": pattern, "sparsity": sparsity, "batch": batch,
-                        "measured_sparsity": measured, "fold_bn": not args.keep_bn}
+                case = zoo.case_record(model_name, pattern, sparsity, batch, measured, fold_bn=not args.keep_bn)
                 example = example_fn(batch)
                 try:
                     if args.repeats <= 1:

@@ -47,7 +47,7 @@ py::array empty_array(spiralkit::DType d, const spiralkit::Shape& s) {
   return py::array_t<float>(dims);
 }
 
-py::list run(const PyEngine& pe, const std::vector<py::array>& inputs) {
+py::list run(const PyEngine& pe, const std::vector<py::array>& inputs, std::vector<double>* node_seconds = nullptr) {
   const spiralkit::Engine& e = *pe.engine;
   const spiralkit::Graph& g = e.graph();
   if (inputs.size() != g.inputs.size())
@@ -96,7 +96,7 @@ py::list run(const PyEngine& pe, const std::vector<py::array>& inputs) {
   Status st;
   {
     py::gil_scoped_release release;
-    st = e.run(*inst, ptrs, out_ptrs);
+    st = e.run(*inst, ptrs, out_ptrs, node_seconds);
   }
   check(st);
   return outs;
@@ -216,7 +216,14 @@ void bind_engine(py::module_& m) {
       }, py::arg("batch"), py::arg("optimize") = true);
 
   py::class_<PyEngine>(m, "Engine")
-      .def("run", &run)
+      .def("run", [](const PyEngine& pe, const std::vector<py::array>& inputs) { return run(pe, inputs); })
+      // Runs `repeats` times; returns (outputs, per-node seconds summed over the runs).
+      .def("profile", [](const PyEngine& pe, const std::vector<py::array>& inputs, int repeats) {
+        std::vector<double> secs;
+        py::list outs;
+        for (int i = 0; i < repeats; ++i) outs = run(pe, inputs, &secs);
+        return py::make_tuple(outs, secs);
+      })
       .def("layers", &layers)
       .def_readonly("example_batch", &PyEngine::example_batch)
       .def("inputs", [](const PyEngine& pe) {

@@ -10,6 +10,9 @@
 
 #include "spiralkit_kernels/kernel-list.h"
 
+// The 64-byte vector type crosses only internal (inlined) helpers, so the ABI note is moot.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace {
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));

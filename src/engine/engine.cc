@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -179,8 +180,8 @@ void Engine::give_arena(const Instance& inst, std::unique_ptr<Arena> a) const {
   free_arenas_[&inst].push_back(std::move(a));
 }
 
-Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs,
-                   const std::vector<void*>& outputs) const {
+Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                   std::vector<double>* node_seconds) const {
   if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
     return Status::InvalidArgument("run: wrong number of inputs or outputs");
   std::unique_ptr<Arena> arena = take_arena(inst);
@@ -206,7 +207,16 @@ Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs,
     }
   Status st;
   uint8_t* workspace = arena->base + inst.memory.workspace_offset;
-  for (size_t i = 0; i < g_.nodes.size() && st.ok(); ++i) st = run_node(i, inst, ptr, workspace);
+  if (node_seconds) node_seconds->resize(g_.nodes.size(), 0.0);
+  for (size_t i = 0; i < g_.nodes.size() && st.ok(); ++i) {
+    if (!node_seconds) {
+      st = run_node(i, inst, ptr, workspace);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    st = run_node(i, inst, ptr, workspace);
+    (*node_seconds)[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   give_arena(inst, std::move(arena));
   return st;
 }

@@ -43,7 +43,9 @@ class Engine {
   Status instance(int64_t batch, std::shared_ptr<const Instance>* out) const;
   // inputs: one pointer per graph input (their shapes were checked by the caller against
   // instance shapes); outputs: one buffer per graph output, sized from the instance.
-  Status run(const Instance& inst, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) const;
+  // node_seconds (optional): per node, its wall time is added (the profiler's view).
+  Status run(const Instance& inst, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+             std::vector<double>* node_seconds = nullptr) const;
 
  private:
   Engine() = default;

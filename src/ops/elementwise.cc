@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "config/kernel_registry.h"
+#include "ops/clones.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
 
@@ -13,6 +14,38 @@ constexpr int64_t kMinElemsPerThread = 64 * 1024;  // below this a fork/join cos
 
 int threads_for(int64_t work) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), work / kMinElemsPerThread)));
+}
+
+// The inner run of a broadcast binary op: both contiguous, or one side a repeated scalar.
+SPIRALKIT_CLONES void run_inner_kind(BinaryKind kind, const float* a, int64_t sa, const float* b, int64_t sb, float* y,
+                                     int64_t n) {
+  switch (kind) {
+    case BinaryKind::kAdd:
+      if (sa && sb) for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+      else if (sa) for (int64_t i = 0; i < n; ++i) y[i] = a[i] + *b;
+      else if (sb) for (int64_t i = 0; i < n; ++i) y[i] = *a + b[i];
+      else for (int64_t i = 0; i < n; ++i) y[i] = *a + *b;
+      return;
+    case BinaryKind::kSub:
+      if (sa && sb) for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i];
+      else if (sa) for (int64_t i = 0; i < n; ++i) y[i] = a[i] - *b;
+      else if (sb) for (int64_t i = 0; i < n; ++i) y[i] = *a - b[i];
+      else for (int64_t i = 0; i < n; ++i) y[i] = *a - *b;
+      return;
+    case BinaryKind::kMul:
+      if (sa && sb) for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+      else if (sa) for (int64_t i = 0; i < n; ++i) y[i] = a[i] * *b;
+      else if (sb) for (int64_t i = 0; i < n; ++i) y[i] = *a * b[i];
+      else for (int64_t i = 0; i < n; ++i) y[i] = *a * *b;
+      return;
+    case BinaryKind::kDiv:
+      if (sa && sb) for (int64_t i = 0; i < n; ++i) y[i] = a[i] / b[i];
+      else if (sa) for (int64_t i = 0; i < n; ++i) y[i] = a[i] / *b;
+      else if (sb) for (int64_t i = 0; i < n; ++i) y[i] = *a / b[i];
+      else for (int64_t i = 0; i < n; ++i) y[i] = *a / *b;
+      return;
+    default: return;
+  }
 }
 
 template <class Op>
@@ -44,7 +77,8 @@ std::vector<int64_t> bstrides(const Shape& s, const Shape& sy) {
 }
 
 template <class Op>
-void binary_loop(Op op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy) {
+void binary_loop(Op op, BinaryKind kind, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y,
+                 const Shape& sy) {
   int64_t total = 1;
   for (int64_t d : sy) total *= d;
   if (total == 0) return;
@@ -75,7 +109,8 @@ void binary_loop(Op op, const float* a, const Shape& sa, const float* b, const S
         offa += i * as[d];
         offb += i * bs[d];
       }
-      run_inner(op, a + offa, ia, b + offb, ib, y + o * inner, inner);
+      if (kind == BinaryKind::kPow) run_inner(op, a + offa, ia, b + offb, ib, y + o * inner, inner);
+      else run_inner_kind(kind, a + offa, ia, b + offb, ib, y + o * inner, inner);
     }
   });
 }
@@ -84,17 +119,8 @@ void binary_loop(Op op, const float* a, const Shape& sa, const float* b, const S
 
 void binary_forward(BinaryKind kind, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y,
                     const Shape& sy) {
-  switch (kind) {
-    case BinaryKind::kAdd: return binary_loop([](float p, float q) { return p + q; }, a, sa, b, sb, y, sy);
-    case BinaryKind::kSub: return binary_loop([](float p, float q) { return p - q; }, a, sa, b, sb, y, sy);
-    case BinaryKind::kMul: return binary_loop([](float p, float q) { return p * q; }, a, sa, b, sb, y, sy);
-    case BinaryKind::kDiv: return binary_loop([](float p, float q) { return p / q; }, a, sa, b, sb, y, sy);
-    case BinaryKind::kPow:
-      return binary_loop(
-          [](float p, float q) { return q == 2.0f ? p * p : (q == 0.5f ? std::sqrt(p) : std::pow(p, q)); }, a, sa, b,
-          sb, y, sy);
-    default: return;
-  }
+  auto pow_op = [](float p, float q) { return q == 2.0f ? p * p : (q == 0.5f ? std::sqrt(p) : std::pow(p, q)); };
+  if (kind >= BinaryKind::kAdd && kind <= BinaryKind::kPow) binary_loop(pow_op, kind, a, sa, b, sb, y, sy);
 }
 
 void unary_forward(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1) {

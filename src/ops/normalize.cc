@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "config/kernel_registry.h"
+#include "ops/clones.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
 
@@ -11,6 +12,48 @@ int threads_for_rows(int64_t rows, int64_t row_cost) {
   const int64_t by_work = std::max<int64_t>(1, rows * row_cost / (32 * 1024));
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), rows, by_work})));
 }
+SPIRALKIT_CLONES float row_max(const float* x, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+  return mx;
+}
+
+SPIRALKIT_CLONES void row_shift(const float* x, float* y, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
+}
+
+SPIRALKIT_CLONES float row_sum(const float* x, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+SPIRALKIT_CLONES void row_scale(float* y, int64_t n, float s) {
+  for (int64_t i = 0; i < n; ++i) y[i] *= s;
+}
+
+SPIRALKIT_CLONES void layernorm_row(const float* xr, float* yr, int64_t cols, const float* scale, const float* bias,
+                                    float eps) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < cols; ++i) sum += xr[i];
+  const float mean = sum / static_cast<float>(cols);
+  float var = 0.0f;
+  for (int64_t i = 0; i < cols; ++i) {
+    const float d = xr[i] - mean;
+    var += d * d;
+  }
+  const float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
+  if (bias) {
+    for (int64_t i = 0; i < cols; ++i) yr[i] = (xr[i] - mean) * inv * scale[i] + bias[i];
+  } else {
+    for (int64_t i = 0; i < cols; ++i) yr[i] = (xr[i] - mean) * inv * scale[i];
+  }
+}
+
+SPIRALKIT_CLONES void affine_plane(const float* xp, float* yp, int64_t n, float a, float b) {
+  for (int64_t i = 0; i < n; ++i) yp[i] = xp[i] * a + b;
+}
+
 }  // namespace
 
 // Rows softmax: max-subtracted exp through the vector kernel, then one scale. A strided axis
@@ -22,14 +65,9 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t axis, int6
       for (int64_t r = outer * t / nt; r < outer * (t + 1) / nt; ++r) {
         const float* xr = x + r * axis;
         float* yr = y + r * axis;
-        float mx = -INFINITY;
-        for (int64_t i = 0; i < axis; ++i) mx = std::max(mx, xr[i]);
-        for (int64_t i = 0; i < axis; ++i) yr[i] = xr[i] - mx;
+        row_shift(xr, yr, axis, row_max(xr, axis));
         vunary(static_cast<int>(UnaryOp::kExp), yr, yr, axis, 0.0f, 0.0f);
-        float sum = 0.0f;
-        for (int64_t i = 0; i < axis; ++i) sum += yr[i];
-        const float inv = 1.0f / sum;
-        for (int64_t i = 0; i < axis; ++i) yr[i] *= inv;
+        row_scale(yr, axis, 1.0f / row_sum(yr, axis));
       }
     });
     return;
@@ -53,24 +91,8 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t axis, int6
 void layernorm_forward(const float* x, float* y, int64_t rows, int64_t cols, const float* scale, const float* bias,
                        float eps) {
   parallel_run(threads_for_rows(rows, cols * 3), [&](int t, int nt) {
-    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; ++r) {
-      const float* xr = x + r * cols;
-      float* yr = y + r * cols;
-      float sum = 0.0f;
-      for (int64_t i = 0; i < cols; ++i) sum += xr[i];
-      const float mean = sum / static_cast<float>(cols);
-      float var = 0.0f;
-      for (int64_t i = 0; i < cols; ++i) {
-        const float d = xr[i] - mean;
-        var += d * d;
-      }
-      const float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
-      if (bias) {
-        for (int64_t i = 0; i < cols; ++i) yr[i] = (xr[i] - mean) * inv * scale[i] + bias[i];
-      } else {
-        for (int64_t i = 0; i < cols; ++i) yr[i] = (xr[i] - mean) * inv * scale[i];
-      }
-    }
+    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; ++r)
+      layernorm_row(x + r * cols, y + r * cols, cols, scale, bias, eps);
   });
 }
 
@@ -79,10 +101,7 @@ void channel_affine_forward(const float* x, float* y, int64_t n, int64_t c, int6
   const int64_t planes = n * c;
   parallel_run(threads_for_rows(planes, inner), [&](int t, int nt) {
     for (int64_t p = planes * t / nt; p < planes * (t + 1) / nt; ++p) {
-      const float av = a[p % c], bv = b[p % c];
-      const float* xp = x + p * inner;
-      float* yp = y + p * inner;
-      for (int64_t i = 0; i < inner; ++i) yp[i] = xp[i] * av + bv;
+      affine_plane(x + p * inner, y + p * inner, inner, a[p % c], b[p % c]);
     }
   });
 }

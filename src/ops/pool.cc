@@ -24,19 +24,44 @@ void pool_planes(const float* x, const Shape& sx, const std::vector<int64_t>& p,
 
 }  // namespace
 
+// Separable: each input row is padded with -inf once and max-reduced horizontally into the output
+// columns (per kernel column, a strided pass the compiler vectorizes), then kernel rows are
+// max-reduced vertically. Per plane this is O(rows x cols x (kh + kw)) contiguous work.
 void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy) {
-  const int64_t kh = p[0], kw = p[1], dh = p[8], dw = p[9];
-  pool_planes(x, sx, p, y, sy, [=](const float* xp, int64_t ih, int64_t iw, int64_t h0, int64_t w0) {
-    float m = -INFINITY;
-    for (int64_t a = 0; a < kh; ++a) {
-      const int64_t h = h0 + a * dh;
-      if (h < 0 || h >= ih) continue;
-      for (int64_t b = 0; b < kw; ++b) {
-        const int64_t w = w0 + b * dw;
-        if (w >= 0 && w < iw) m = std::max(m, xp[h * iw + w]);
+  const int64_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], pt = p[4], pl = p[5], dh = p[8], dw = p[9];
+  const int64_t planes = sx[0] * sx[1], ih = sx[2], iw = sx[3], oh = sy[2], ow = sy[3];
+  // Widest padded row any window touches (ceil_mode may reach past the right pad).
+  const int64_t pw = std::max<int64_t>(pl + iw + p[7], (ow - 1) * sw + (kw - 1) * dw + 1);
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
+  parallel_run(threads, [&](int t, int nt) {
+    thread_local std::vector<float> row, hmax;
+    row.resize(static_cast<size_t>(pw));
+    hmax.resize(static_cast<size_t>(ih * ow));
+    for (int64_t pl_i = planes * t / nt; pl_i < planes * (t + 1) / nt; ++pl_i) {
+      const float* xp = x + pl_i * ih * iw;
+      float* yp = y + pl_i * oh * ow;
+      for (int64_t h = 0; h < ih; ++h) {
+        std::fill(row.begin(), row.end(), -INFINITY);
+        std::copy(xp + h * iw, xp + (h + 1) * iw, row.begin() + pl);
+        float* hm = hmax.data() + h * ow;
+        const float* r = row.data();
+        for (int64_t j = 0; j < ow; ++j) hm[j] = r[j * sw];
+        for (int64_t b = 1; b < kw; ++b) {
+          const float* rb = r + b * dw;
+          for (int64_t j = 0; j < ow; ++j) hm[j] = std::max(hm[j], rb[j * sw]);
+        }
+      }
+      for (int64_t i = 0; i < oh; ++i) {
+        float* yr = yp + i * ow;
+        std::fill(yr, yr + ow, -INFINITY);
+        for (int64_t a = 0; a < kh; ++a) {
+          const int64_t h = i * sh - pt + a * dh;
+          if (h < 0 || h >= ih) continue;
+          const float* hm = hmax.data() + h * ow;
+          for (int64_t j = 0; j < ow; ++j) yr[j] = std::max(yr[j], hm[j]);
+        }
       }
     }
-    return m;
   });
 }
 

@@ -29,8 +29,8 @@
   X(spiralkit_f32_dwconv_ukernel__avx2, kAvx2, 1, 8)
 #define SPIRALKIT_X86_GEMV(X) X(spiralkit_f32_gemv_ukernel__avx512, kAvx512, 4, 16) \
   X(spiralkit_f32_gemv_ukernel__avx2, kAvx2, 4, 8)
-#define SPIRALKIT_X86_GEMM(X) X(spiralkit_f32_gemm_ukernel_4x2v__avx512, kAvx512, 4, 32) \
-  X(spiralkit_f32_gemm_ukernel_4x2v__avx2, kAvx2, 4, 16)
+#define SPIRALKIT_X86_GEMM(X) X(spiralkit_f32_gemm_ukernel_4x4v__avx512, kAvx512, 4, 64) \
+  X(spiralkit_f32_gemm_ukernel_4x4v__avx2, kAvx2, 4, 32)
 #define SPIRALKIT_X86_VUNARY(X) X(spiralkit_f32_vunary_ukernel__avx512, kAvx512, 1, 16) \
   X(spiralkit_f32_vunary_ukernel__avx2, kAvx2, 1, 16)
 #else
@@ -61,7 +61,7 @@
   X(spiralkit_f32_gemv_ukernel__scalar, kScalar, 4, 1)
 // Dense activation x activation GEMM (row-major a, b, c); R = tile rows, tile = columns.
 #define SPIRALKIT_F32_GEMM_KERNELS(X) SPIRALKIT_X86_GEMM(X) \
-  X(spiralkit_f32_gemm_ukernel_4x2v__scalar, kScalar, 4, 2)
+  X(spiralkit_f32_gemm_ukernel_4x4v__scalar, kScalar, 4, 4)
 // Elementwise activations / math (spiralkit_kernels/unary.h codes).
 #define SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_X86_VUNARY(X) \
   X(spiralkit_f32_vunary_ukernel__scalar, kScalar, 1, 16)

@@ -430,6 +430,8 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
                     info[e]["memory"] = _measure_memory(e, onnx_path, ex_path, model_path, threads)
                 except subprocess.TimeoutExpired:
                     info[e]["memory"] = {"error": "memory child timed out"}
+                if "error" in info[e]["memory"]:
+                    say(f"  {e:12s} peak memory not measured: {info[e]['memory']['error']}")
 
     # ---- timing: warm-up, then alternating rounds
     names = [e for e in engines if e in runners]  # the caller's order: A B C A B C ...

@@ -10,9 +10,11 @@ import sys
 # name -> module; a module missing from this checkout is skipped, not fatal.
 SUBCOMMANDS = {
     "bench": "spiralkit.cli.bench",
+    "compile": "spiralkit.cli.compile",
     "compress": "spiralkit.cli.compress",
     "demo": "spiralkit.cli.demo",
     "info": "spiralkit.cli.info",
+    "run": "spiralkit.cli.run",
 }
 
 
@@ -36,9 +38,11 @@ def main(argv: "list[str] | None" = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from spiralkit.errors import UnsupportedError
+
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, UnsupportedError) as exc:
         print(f"spiralkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

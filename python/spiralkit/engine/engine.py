@@ -94,6 +94,17 @@ class Engine:
     def run(self, inputs) -> list:
         return self._native.run(self._arrays(inputs))
 
+    def profile(self, inputs, repeats: int = 20) -> list:
+        """Per node: name, op, kernel and median-free mean milliseconds over `repeats` runs
+        (after one warm-up run), slowest first; where the time of a model goes."""
+        arrays = self._arrays(inputs)
+        self._native.run(arrays)
+        _, secs = self._native.profile(arrays, int(repeats))
+        rows = []
+        for layer, s in zip(self.layers(arrays[0].shape[0] if arrays and arrays[0].ndim else None), secs):
+            rows.append({**layer, "ms": 1e3 * s / repeats})
+        return sorted(rows, key=lambda r: -r["ms"])
+
     def __call__(self, *inputs):
         outs = self.run(list(inputs) if len(inputs) != 1 else inputs[0])
         return outs[0] if len(outs) == 1 else tuple(outs)
