@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "config/kernel_registry.h"
+#include "ops/row_reduce.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
 
@@ -103,17 +104,14 @@ void attention_forward(const float* q, const Shape& sq, const float* k, const Sh
       for (int64_t i = 0; i < rows; ++i) {
         float* row = sc + i * tt;
         const float* mrow = mask ? mask + moff + (r0 + i) * mstride[r - 2] : nullptr;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < tt; ++j) {
-          row[j] = row[j] * scale + (mrow ? mrow[j * mstride[r - 1]] : 0.0f);
-          mx = std::max(mx, row[j]);
+        if (mrow) {
+          for (int64_t j = 0; j < tt; ++j) row[j] = row[j] * scale + mrow[j * mstride[r - 1]];
+        } else {
+          row_scale(row, tt, scale);
         }
-        for (int64_t j = 0; j < tt; ++j) row[j] -= mx;
+        row_shift(row, row, tt, row_max(row, tt));
         vunary(static_cast<int>(UnaryOp::kExp), row, row, tt, 0.0f, 0.0f);
-        float sum = 0.0f;
-        for (int64_t j = 0; j < tt; ++j) sum += row[j];
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < tt; ++j) row[j] *= inv;
+        row_scale(row, tt, 1.0f / row_sum(row, tt));
       }
       gemm(rows, e, tt, sc, tt, v + bi * tt * e, e, y + (bi * s + r0) * e, e);
     }

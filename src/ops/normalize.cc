@@ -3,6 +3,7 @@
 
 #include "config/kernel_registry.h"
 #include "ops/clones.h"
+#include "ops/row_reduce.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
 
@@ -12,36 +13,10 @@ int threads_for_rows(int64_t rows, int64_t row_cost) {
   const int64_t by_work = std::max<int64_t>(1, rows * row_cost / (32 * 1024));
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), rows, by_work})));
 }
-SPIRALKIT_CLONES float row_max(const float* x, int64_t n) {
-  float mx = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
-  return mx;
-}
-
-SPIRALKIT_CLONES void row_shift(const float* x, float* y, int64_t n, float shift) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
-}
-
-SPIRALKIT_CLONES float row_sum(const float* x, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += x[i];
-  return s;
-}
-
-SPIRALKIT_CLONES void row_scale(float* y, int64_t n, float s) {
-  for (int64_t i = 0; i < n; ++i) y[i] *= s;
-}
-
 SPIRALKIT_CLONES void layernorm_row(const float* xr, float* yr, int64_t cols, const float* scale, const float* bias,
                                     float eps) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < cols; ++i) sum += xr[i];
-  const float mean = sum / static_cast<float>(cols);
-  float var = 0.0f;
-  for (int64_t i = 0; i < cols; ++i) {
-    const float d = xr[i] - mean;
-    var += d * d;
-  }
+  const float mean = row_sum(xr, cols) / static_cast<float>(cols);
+  const float var = row_centered_sumsq(xr, cols, mean);
   const float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
   if (bias) {
     for (int64_t i = 0; i < cols; ++i) yr[i] = (xr[i] - mean) * inv * scale[i] + bias[i];
@@ -128,11 +103,7 @@ void reduce_mean_forward(const float* x, const Shape& sx, const std::vector<bool
   bool trailing = true;
   for (size_t d = 0; d < first_red; ++d) trailing = trailing && !reduced[d];
   if (trailing && count > 0) {
-    for (int64_t o = 0; o < out_n; ++o) {
-      float s = 0.0f;
-      for (int64_t i = 0; i < count; ++i) s += x[o * count + i];
-      y[o] = s / static_cast<float>(count);
-    }
+    for (int64_t o = 0; o < out_n; ++o) y[o] = row_sum(x + o * count, count) / static_cast<float>(count);
     return;
   }
   std::vector<int64_t> idx(r, 0);

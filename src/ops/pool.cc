@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/row_reduce.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
 
@@ -93,10 +94,7 @@ void global_avg_pool_forward(const float* x, const Shape& sx, float* y) {
   for (size_t d = 2; d < sx.size(); ++d) inner *= sx[d];
   const int64_t planes = sx[0] * sx[1];
   for (int64_t pl = 0; pl < planes; ++pl) {
-    const float* xp = x + pl * inner;
-    float s = 0.0f;
-    for (int64_t i = 0; i < inner; ++i) s += xp[i];
-    y[pl] = s / static_cast<float>(inner);
+    y[pl] = row_sum(x + pl * inner, inner) / static_cast<float>(inner);
   }
 }
 

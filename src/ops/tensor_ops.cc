@@ -2,6 +2,7 @@
 #include <cstring>
 #include <string>
 
+#include "config/kernel_registry.h"
 #include "graph/shape_inference.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
@@ -38,6 +39,32 @@ void transpose_forward(const void* x, const Shape& sx, const std::vector<int64_t
   }
   const char* src = static_cast<const char*>(x);
   char* dst = static_cast<char*>(y);
+  if (elem == 4 && r >= 2 && perm[r - 1] != static_cast<int64_t>(r) - 1) {
+    // The input's last dim moves to output position p: per index of the other output dims, a 2-D
+    // tile transpose (rows = the dim that becomes last, cols = the input's last) by the kernel.
+    size_t p = 0;
+    while (perm[p] != static_cast<int64_t>(r) - 1) ++p;
+    std::vector<int64_t> out_stride(r, 1);
+    for (size_t d = r - 1; d-- > 0;) out_stride[d] = out_stride[d + 1] * sy[d + 1];
+    const int64_t rows = sy[r - 1], cols = sy[p], ldi = st[r - 1], ldo = out_stride[p];
+    const int64_t blocks = total / (rows * cols);
+    const TransposeFn tr = select_transpose()->fn;
+    const int threads2 = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), blocks, total / (64 * 1024)})));
+    parallel_run(threads2, [&](int t, int nt) {
+      for (int64_t blk = blocks * t / nt; blk < blocks * (t + 1) / nt; ++blk) {
+        int64_t rem = blk, off_in = 0, off_out = 0;
+        for (size_t d = r - 1; d-- > 0;) {
+          if (d == p) continue;
+          const int64_t i = rem % sy[d];
+          rem /= sy[d];
+          off_in += i * st[d];
+          off_out += i * out_stride[d];
+        }
+        tr(reinterpret_cast<const float*>(src) + off_in, ldi, rows, cols, reinterpret_cast<float*>(dst) + off_out, ldo);
+      }
+    });
+    return;
+  }
   const int64_t inner = sy[r - 1], inner_stride = st[r - 1];
   const int64_t outer = total / inner;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), total / (64 * 1024))));

@@ -1,6 +1,8 @@
-"""``spiralkit demo``: train a small CNN on the bundled MNIST subset, spiral-compress it, print
-the rounds and a final teacher-vs-student table (latency included), and write the plot.
-A few minutes on 2 CPU cores."""
+"""``spiralkit demo``: train a small CNN on the bundled MNIST subset, spiral-compress it, compile
+the kept student with ``spiralkit.compile`` (saved as ``student.spk``, output checked against
+torch), print the rounds and a final teacher-vs-student table (the dense teacher's PyTorch latency
+beside the compiled student's), write the plot, rounds.json and engine.json. Under a minute on 2
+CPU cores."""
 
 from __future__ import annotations
 
@@ -39,24 +41,106 @@ def demo_recipe(args):
     )
 
 
-def final_table(result, teacher, example) -> str:
-    """Teacher vs kept student: accuracy, sparsity, size and latency (dense PyTorch for both, and
-    the student on spiralkit's kernels, same threads, same run)."""
-    import copy
+ENGINE_RTOL = 1e-3  # engine vs the student's torch output, relative to max |torch output|
+LATENCY_ROUNDS = 25  # alternating rounds: teacher, student (torch), engine; one timed call each
 
-    from spiralkit.compress.latency import spiralkit_latency, torch_latency
+
+def compile_student(result, teacher, example, out_dir) -> dict:
+    """Compile the kept student (masks honoured) with ``spiralkit.compile``, save it as
+    ``student.spk``, check its output against the student's torch output (fails above
+    ENGINE_RTOL relative), then time teacher (PyTorch), student (PyTorch) and engine in
+    alternating rounds, same threads, same batch. Writes ``engine.json``; returns its entry."""
+    import copy
+    import statistics
+    import time
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    import spiralkit
+    from spiralkit.cli._common import latency_stats
+    from spiralkit.compress.checkpoint import save_json
     from spiralkit.compress.masks import strip_masks
 
+    out_dir = Path(out_dir)
+    threads = torch.get_num_threads()
+    student = result.model
+    was_training = student.training
+    student.eval()
+    x = example.cpu().float()
+    x_np = np.ascontiguousarray(x.numpy())
+    try:
+        with torch.no_grad():
+            ref = student(x).numpy()
+        t0 = time.perf_counter()
+        engine = spiralkit.compile(student, x, threads=threads)
+        compile_s = time.perf_counter() - t0
+    finally:
+        student.train(was_training)
+    artifact = out_dir / "student.spk"
+    engine.save(artifact)
+    got = engine.run(x_np)[0]
+    max_abs = float(np.abs(got.astype(np.float64) - ref).max())
+    rel = max_abs / max(1e-12, float(np.abs(ref).max()))
+    teacher_file = out_dir / "teacher.safetensors"
+    entry = {
+        "artifact": str(artifact), "artifact_bytes": artifact.stat().st_size,
+        "teacher_file": str(teacher_file) if teacher_file.exists() else None,
+        "teacher_file_bytes": teacher_file.stat().st_size if teacher_file.exists() else None,
+        "weight_bytes": engine.weight_bytes, "compile_s": compile_s, "batch": int(x.shape[0]), "threads": threads,
+        "max_abs_diff_vs_torch": max_abs, "rel_err_vs_torch": rel, "rtol": ENGINE_RTOL,
+        "layers": [{k: l[k] for k in ("name", "op", "pattern", "sparsity", "kernel", "nbytes") if k in l}
+                   for l in engine.layers() if "pattern" in l],
+    }
+    if not rel <= ENGINE_RTOL:
+        entry["status"] = "mismatch"
+        save_json({"engine": entry}, out_dir / "engine.json")
+        raise RuntimeError(f"spiralkit demo: the compiled student's output differs from its torch output: max abs "
+                           f"diff {max_abs:.3e} = {rel:.3e} of max|output| (tolerance {ENGINE_RTOL:g}); see "
+                           f"{out_dir / 'engine.json'}")
+
+    teacher_was_training = teacher.training
+    teacher.eval()
+    dense_student = strip_masks(copy.deepcopy(student)).eval()  # plain dense weights, zeros in
+    runners = {"teacher": lambda: teacher(x), "student_torch": lambda: dense_student(x),
+               "engine": lambda: engine.run(x_np)}
+    times = {k: [] for k in runners}
+    with torch.no_grad():
+        for fn in runners.values():  # warm-up
+            for _ in range(3):
+                fn()
+        for _ in range(LATENCY_ROUNDS):
+            for k, fn in runners.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+    teacher.train(teacher_was_training)
+    lat = {k: latency_stats(v) for k, v in times.items()}
+    entry.update(
+        status="ok", rounds=LATENCY_ROUNDS, order=list(runners),
+        teacher_torch=lat["teacher"], student_torch=lat["student_torch"], engine_latency=lat["engine"],
+        speedup_teacher_over_engine=lat["teacher"]["median_ms"] / lat["engine"]["median_ms"],
+        speedup_per_round_median=statistics.median(t / e for t, e in zip(times["teacher"], times["engine"])),
+    )
+    save_json({"engine": entry}, out_dir / "engine.json")
+    return entry
+
+
+def final_table(result, engine: dict) -> str:
+    """Teacher vs kept student: accuracy, sparsity, size, the compiled student's artifact and the
+    latency (PyTorch eager for both, and the student compiled by spiralkit; same threads, same
+    batch, alternating rounds in one run); ``engine`` is :func:`compile_student`'s entry."""
     first, best = result.records[0], result.best
-    t_lat = torch_latency(teacher, example)
-    s_lat = torch_latency(strip_masks(copy.deepcopy(result.model)), example)  # plain dense weights, zeros in
-    k_lat = spiralkit_latency(result.model, example)
 
     def kib(nbytes):
         return "-" if nbytes is None else f"{nbytes / 1024:.1f}"
 
     def ms(lat):
         return "-" if lat is None else f"{lat['median_ms']:.2f} / {lat['min_ms']:.2f}"
+
+    def nbytes(n):
+        return "-" if n is None else f"{n:,}"
 
     rows = [
         ("", "teacher", "student"),
@@ -66,8 +150,14 @@ def final_table(result, teacher, example) -> str:
         ("non-zero params", f"{first['params_nonzero']:,}", f"{best['params_nonzero']:,}"),
         ("packed size (KiB)", kib(first["packed_bytes"]), kib(best["packed_bytes"])),
         ("MFLOPs / image", f"{first['flops'] / 1e6:.3f}", f"{best['flops'] / 1e6:.3f}"),
-        (f"latency median / min, PyTorch dense (ms, batch {len(example)})", ms(t_lat), ms(s_lat)),
-        ("latency median / min, spiralkit kernels (ms)", "-", ms(k_lat)),
+        ("file (bytes): teacher.safetensors / student.spk", nbytes(engine["teacher_file_bytes"]),
+         nbytes(engine["artifact_bytes"])),
+        (f"latency median / min, PyTorch eager (ms, batch {engine['batch']}, {engine['threads']} threads)",
+         ms(engine["teacher_torch"]), ms(engine["student_torch"])),
+        ("latency median / min, spiralkit engine (ms)", "-", ms(engine["engine_latency"])),
+        ("speed-up: teacher PyTorch / student engine", "-", f"{engine['speedup_teacher_over_engine']:.2f}x"),
+        ("engine vs torch: max abs diff (relative)", "-",
+         f"{engine['max_abs_diff_vs_torch']:.1e} ({engine['rel_err_vs_torch']:.1e})"),
     ]
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, width))) for r in rows)
@@ -83,7 +173,10 @@ def run(args) -> int:
     from spiralkit.data import mnist
 
     example = torch.from_numpy(mnist.load("test")[0][:64].copy())
+    engine = compile_student(result, teacher, example, result.output_dir)
     print()
-    print(final_table(result, teacher, example))
+    print(final_table(result, engine))
     print(f"\nplot: {result.output_dir}/rounds.png   rounds: {result.output_dir}/rounds.json")
+    print(f"engine: {engine['artifact']} ({engine['artifact_bytes']:,} bytes)   numbers: "
+          f"{result.output_dir}/engine.json")
     return 0

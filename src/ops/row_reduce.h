@@ -1,0 +1,18 @@
+// Reductions over a contiguous float row with 16 independent lanes: plain loops cannot vectorize
+// a float sum or max (reordering changes rounding), and a single dependency chain costs ~4 cycles
+// per element. Compiled per ISA through SPIRALKIT_CLONES (defined in row_reduce.cc).
+#pragma once
+
+#include <cstdint>
+
+namespace spiralkit {
+
+float row_sum(const float* x, int64_t n);
+float row_max(const float* x, int64_t n);
+// sum of (x - mean)^2
+float row_centered_sumsq(const float* x, int64_t n, float mean);
+// y = x - shift; y = y * s (softmax steps)
+void row_shift(const float* x, float* y, int64_t n, float shift);
+void row_scale(float* y, int64_t n, float s);
+
+}  // namespace spiralkit
