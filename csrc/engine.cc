@@ -123,6 +123,7 @@ py::list layers(const PyEngine& pe, int64_t batch) {
       d["weight_shape"] = g.weights[n.weight].shape;
       d["activation"] = n.op == spiralkit::OpKind::kConv2d ? n.ints[11] : n.ints[0];
       d["residual"] = n.inputs.size() > 2 && n.inputs[2] >= 0;
+      d["choice"] = n.op == spiralkit::OpKind::kConv2d ? n.ints[12] : n.ints[1];
     }
     out.append(d);
   }
@@ -226,6 +227,7 @@ void bind_engine(py::module_& m) {
       })
       .def("layers", &layers)
       .def_readonly("example_batch", &PyEngine::example_batch)
+      .def("set_kernel_choices", [](PyEngine& pe, const std::vector<int>& c) { check(pe.engine->set_kernel_choices(c)); })
       .def("inputs", [](const PyEngine& pe) {
         py::list out;
         const auto& g = pe.engine->graph();

@@ -55,17 +55,21 @@ void pad_copy(const float* x, const Shape& sx, const std::vector<int64_t>& a, fl
       std::memcpy(dst + (p * ph + i + a[4]) * pw + a[5], x + (p * h + i) * w, static_cast<size_t>(w) * sizeof(float));
 }
 
-std::string conv_kernel_name(const PackedWeight& w, const ConvShape& s) {
+PlanChoice choice_of(const Node& n) {
+  return static_cast<PlanChoice>(n.op == OpKind::kConv2d ? n.ints[12] : n.ints[1]);
+}
+
+std::string conv_kernel_name(const PackedWeight& w, const ConvShape& s, PlanChoice c) {
   if (s.in_channels / s.groups == 1 && s.groups > 1) return "depthwise";
-  const PanelPack& p = plan_panels(w, s.out_h * s.out_w);
+  const PanelPack& p = plan_panels(w, s.out_h * s.out_w, c);
   const bool dense = &p == &w.dense_panels() || w.pattern.kind == PatternKind::kDense;
   return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
 }
 
-std::string linear_kernel_name(const PackedWeight& w, int64_t m) {
-  const bool dense = w.pattern.kind == PatternKind::kDense || plan_dense(w, m);
+std::string linear_kernel_name(const PackedWeight& w, int64_t m, PlanChoice c) {
+  const bool dense = w.pattern.kind == PatternKind::kDense || plan_dense(w, m, c);
   if (m < kGemvRows) return dense ? "dense gemv" : "sparse gemv " + std::to_string(w.gemv_panels().r) + "x1";
-  const PanelPack& p = plan_panels(w, m);
+  const PanelPack& p = plan_panels(w, m, c);
   return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
 }
 
@@ -93,6 +97,20 @@ Status Engine::create(Graph graph, int64_t batch, std::unique_ptr<Engine>* out) 
     }
   }
   *out = std::move(e);
+  return Status::Ok();
+}
+
+Status Engine::set_kernel_choices(const std::vector<int>& choices) {
+  if (choices.size() != g_.nodes.size()) return Status::InvalidArgument("choices: expected one per node");
+  for (size_t i = 0; i < choices.size(); ++i) {
+    Node& n = g_.nodes[i];
+    if (n.op != OpKind::kConv2d && n.op != OpKind::kLinear) continue;
+    if (!valid_kernel_choice(choices[i])) return Status::InvalidArgument("choices: unknown kernel choice");
+    (n.op == OpKind::kConv2d ? n.ints[12] : n.ints[1]) = choices[i];
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  instances_.clear();
+  free_arenas_.clear();
   return Status::Ok();
 }
 
@@ -129,20 +147,15 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const Shape& x = sh[n.inputs[0]];
       const ConvShape s = conv_shape(n, x, sh[n.outputs[0]]);
-      int64_t floats = conv2d_workspace_floats(w, s);
+      int64_t floats = conv2d_workspace_floats(w, s, choice_of(n));
       if (asymmetric_pads(n)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       np.workspace_bytes = floats * 4;
-      np.kernel = conv_kernel_name(w, s);
-      // Derived layouts the driver builds lazily are built now, outside run.
-      if (s.batch > 0) {
-        const PanelPack& p = plan_panels(w, s.out_h * s.out_w);
-        (void)p;
-        w.dense_values();
-      }
+      np.kernel = conv_kernel_name(w, s, choice_of(n));
+      w.dense_values();  // derived layouts the drivers build lazily are built now, outside run
     } else if (n.op == OpKind::kLinear) {
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
-      np.kernel = linear_kernel_name(w, m);
+      np.kernel = linear_kernel_name(w, m, choice_of(n));
     } else if (n.op == OpKind::kAttention) {
       np.workspace_bytes = attention_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]]) * 4;
       np.kernel = "fused attention";
@@ -244,6 +257,7 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.bias = in(1);
       ep.act = static_cast<Activation>(n.ints[11]);
       ep.residual = in(2);
+      ep.choice = choice_of(n);
       return conv2d_forward(w, s, x, ep, y, ws);
     }
     case OpKind::kLinear: {
@@ -252,6 +266,7 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.bias = in(1);
       ep.act = static_cast<Activation>(n.ints[0]);
       ep.residual = in(2);
+      ep.choice = choice_of(n);
       return linear_forward(w, in(0), numel_of(ishape(0)) / w.cols, ep, y);
     }
     case OpKind::kMatMul: matmul_forward(in(0), ishape(0), in(1), ishape(1), y, ys); return Status::Ok();

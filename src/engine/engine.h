@@ -39,6 +39,10 @@ class Engine {
   static Status create(Graph graph, int64_t batch, std::unique_ptr<Engine>* out);
 
   const Graph& graph() const { return g_; }
+  // Forces Conv2d/Linear node i to the dense fallback (1), its sparse panels (2) or the cost
+  // model (0); other nodes' entries are ignored. For compile-time tuning only: not while runs
+  // are in flight (cached plans are dropped).
+  Status set_kernel_choices(const std::vector<int>& choices);
   // The plan for a batch size at the current thread count (built on first use, then cached).
   Status instance(int64_t batch, std::shared_ptr<const Instance>* out) const;
   // inputs: one pointer per graph input (their shapes were checked by the caller against

@@ -102,13 +102,15 @@ struct Ctx {
 bool valid_activation(int64_t a) { return a >= 0 && a <= 5; }
 
 // Conv2d: inputs [x NCHW, bias?, residual?]; ints [kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r,
-// dil_h, dil_w, groups, activation]; weight = the packed C_out x (C_in/groups*kh*kw) matrix.
+// dil_h, dil_w, groups, activation, kernel choice (0 auto, 1 dense, 2 sparse)]; weight = the packed
+// C_out x (C_in/groups*kh*kw) matrix.
 Status conv2d(const Ctx& c) {
   SPIRALKIT_RETURN_IF_ERROR(c.inputs(1, 3));
   SPIRALKIT_RETURN_IF_ERROR(c.outputs(1));
-  SPIRALKIT_RETURN_IF_ERROR(c.ints(12));
+  SPIRALKIT_RETURN_IF_ERROR(c.ints(13));
   SPIRALKIT_RETURN_IF_ERROR(c.float_input(0));
   if (c.n.weight < 0) return c.fail("needs a weight");
+  if (c.n.ints[12] < 0 || c.n.ints[12] > 2) return c.fail("unknown kernel choice");
   const Shape& x = c.in(0);
   if (x.size() != 4) return c.fail("x: expected NCHW, got " + shape_str(x));
   const auto& a = c.n.ints;
@@ -135,14 +137,16 @@ Status conv2d(const Ctx& c) {
   return Status::Ok();
 }
 
-// Linear: inputs [x [..., K], bias?, residual?]; ints [activation]; y = act(x W^T + b (+ residual)).
+// Linear: inputs [x [..., K], bias?, residual?]; ints [activation, kernel choice];
+// y = act(x W^T + b (+ residual)).
 Status linear(const Ctx& c) {
   SPIRALKIT_RETURN_IF_ERROR(c.inputs(1, 3));
   SPIRALKIT_RETURN_IF_ERROR(c.outputs(1));
-  SPIRALKIT_RETURN_IF_ERROR(c.ints(1));
+  SPIRALKIT_RETURN_IF_ERROR(c.ints(2));
   SPIRALKIT_RETURN_IF_ERROR(c.float_input(0));
   if (c.n.weight < 0) return c.fail("needs a weight");
   if (!valid_activation(c.n.ints[0])) return c.fail("unknown activation");
+  if (c.n.ints[1] < 0 || c.n.ints[1] > 2) return c.fail("unknown kernel choice");
   const PackedWeight& w = *c.g.weights[c.n.weight].packed;
   Shape y = c.in(0);
   if (y.empty() || y.back() != w.cols)

@@ -276,13 +276,13 @@ Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, 
 
 // Which driver runs a convolution, and the panels it runs on.
 enum class ConvPath { kDepthwise, kPointwise, kDirect, kIm2col, kReference };
-ConvPath conv_path(const PackedWeight& w, const ConvShape& shape, const PanelPack** chosen_out) {
+ConvPath conv_path(const PackedWeight& w, const ConvShape& shape, PlanChoice choice, const PanelPack** chosen_out) {
   const int64_t cin_g = shape.in_channels / shape.groups;
   *chosen_out = nullptr;
   if (cin_g == 1 && shape.groups > 1) return ConvPath::kDepthwise;
   const int64_t pixels = shape.out_h * shape.out_w;
   const int64_t cout_g = shape.out_channels / shape.groups;
-  const PanelPack* chosen = &plan_panels(w, pixels);
+  const PanelPack* chosen = &plan_panels(w, pixels, choice);
   // Panels must not straddle groups: fall back to CSR (R = 1) panels, else the reference.
   if (shape.groups > 1 && cout_g % chosen->r != 0 && w.gemv_panels().r == 1) chosen = &w.gemv_panels();
   if (shape.groups > 1 && cout_g % chosen->r != 0) return ConvPath::kReference;
@@ -303,9 +303,9 @@ ConvPath conv_path(const PackedWeight& w, const ConvShape& shape, const PanelPac
 
 }  // namespace
 
-int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape) {
+int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape, PlanChoice choice) {
   const PanelPack* pack = nullptr;
-  switch (conv_path(w, shape, &pack)) {
+  switch (conv_path(w, shape, choice, &pack)) {
     case ConvPath::kDirect: return direct_workspace(shape);
     case ConvPath::kIm2col: return conv_reduction(shape) * im2col_tile(shape, select_spmm(pack->r)->tile);
     default: return 0;
@@ -342,7 +342,7 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
   if (shape.batch == 0) return Status::Ok();
   ep.base_ = y;
   const PanelPack* pack = nullptr;
-  switch (conv_path(w, shape, &pack)) {
+  switch (conv_path(w, shape, ep.choice, &pack)) {
     case ConvPath::kDepthwise: return depthwise(w, shape, x, ep, y);
     case ConvPath::kReference: return reference(w, shape, x, ep, y);
     case ConvPath::kPointwise: return pointwise_conv(pack->view(), shape, x, ep, y);

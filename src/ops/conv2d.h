@@ -16,7 +16,8 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
 // workspace of conv2d_workspace_floats(w, shape) floats (the engine's memory plan provides it).
 Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float* x, Epilogue ep, float* y,
                       float* workspace);
-int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape);
+int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape,
+                                PlanChoice choice = PlanChoice::kAuto);
 
 // Fills out_h/out_w from the input size and the kernel geometry; InvalidArgument when empty.
 Status conv2d_output_size(ConvShape* shape);

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "config/kernel_registry.h"
+#include "ops/planner.h"
 #include "spiralkit_kernels/activation.h"
 #include "spiralkit_kernels/unary.h"
 
@@ -15,6 +16,7 @@ struct Epilogue {
   const float* bias = nullptr;
   Activation act = Activation::kNone;
   const float* residual = nullptr;  // same layout as y, or null
+  PlanChoice choice = PlanChoice::kAuto;  // sparse panels or dense fallback, when forced
 
   // ReLU/ReLU6 without a residual stay in the kernel; everything else runs after it.
   bool post() const {

@@ -4,8 +4,9 @@
 
 namespace spiralkit {
 
-bool plan_dense(const PackedWeight& w, int64_t m) {
-  if (w.pattern.kind == PatternKind::kDense) return true;
+bool plan_dense(const PackedWeight& w, int64_t m, PlanChoice choice) {
+  if (w.pattern.kind == PatternKind::kDense || choice == PlanChoice::kDense) return true;
+  if (choice == PlanChoice::kSparse) return false;
   const bool gemv = m < kGemvRows;
   const PanelPack& p = gemv ? w.gemv_panels() : w.panels;
   const double sparse = double(p.blocks()) * p.r * kernel_value_cost(p.r, m);
@@ -13,9 +14,9 @@ bool plan_dense(const PackedWeight& w, int64_t m) {
   return dense < sparse;
 }
 
-const PanelPack& plan_panels(const PackedWeight& w, int64_t m) {
+const PanelPack& plan_panels(const PackedWeight& w, int64_t m, PlanChoice choice) {
   if (w.pattern.kind == PatternKind::kDense) return w.panels;
-  if (plan_dense(w, m)) return w.dense_panels();
+  if (plan_dense(w, m, choice)) return w.dense_panels();
   return m < kGemvRows ? w.gemv_panels() : w.panels;
 }
 

@@ -11,10 +11,14 @@ namespace spiralkit {
 // Rows below this run as repeated GEMV (cheaper than R broadcasts per block on a narrow tile).
 constexpr int64_t kGemvRows = 4;
 
+// What a layer runs: the cost model's choice, or one forced by the engine's compile-time timing.
+enum class PlanChoice : int { kAuto = 0, kDense = 1, kSparse = 2 };
+inline bool valid_kernel_choice(int64_t c) { return c >= 0 && c <= 2; }
+
 // True when the dense fallback is cheaper than the weight's sparse panels for m activation rows.
-bool plan_dense(const PackedWeight& w, int64_t m);
+bool plan_dense(const PackedWeight& w, int64_t m, PlanChoice choice = PlanChoice::kAuto);
 
 // The panels to run for m activation rows (w.panels, w.gemv_panels() or w.dense_panels()).
-const PanelPack& plan_panels(const PackedWeight& w, int64_t m);
+const PanelPack& plan_panels(const PackedWeight& w, int64_t m, PlanChoice choice = PlanChoice::kAuto);
 
 }  // namespace spiralkit

@@ -7,7 +7,6 @@ import os
 import numpy as np
 
 from spiralkit.engine.engine import Engine
-from spiralkit.errors import UnsupportedError
 
 
 def _example_dict(example_input, names):
@@ -76,7 +75,30 @@ def _load_onnx(source):
     raise TypeError(f"source: expected an ONNX path, an onnx.ModelProto or a torch nn.Module, got {type(source).__name__}")
 
 
-def compile(source, example_input=None, *, threads=None, pattern=None) -> Engine:  # noqa: A001
+def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None:
+    """Per Conv/Linear layer, times its sparse panels against its dense fallback at the compile
+    batch and keeps the faster; layers whose weights are dense are left alone. Whole-model runs
+    alternate dense / sparse for `rounds` rounds and each node keeps its fastest round, so a
+    burst of load from another process does not decide a layer. The choice is stored in the
+    engine (and its artifact)."""
+    native = engine._native
+    layers = native.layers(native.example_batch)
+    if not any(l.get("pattern", "dense") != "dense" for l in layers):
+        return
+    arrays = engine._arrays({n: examples[n] for n in engine.input_names} if examples else None)
+    best = {1: [float("inf")] * len(layers), 2: [float("inf")] * len(layers)}
+    for _ in range(rounds):
+        for choice in (1, 2):
+            native.set_kernel_choices([choice] * len(layers))
+            native.run(arrays)  # warm-up: plans, arenas, caches
+            for _ in range(repeats):
+                secs = native.profile(arrays, 1)[1]
+                best[choice] = [min(b, s) for b, s in zip(best[choice], secs)]
+    native.set_kernel_choices([1 if best[1][i] < best[2][i] else 2 for i in range(len(layers))])
+
+
+def compile(source, example_input=None, *, threads=None, pattern=None, tune=False,  # noqa: A001
+            tune_repeats: int = 5) -> Engine:
     """Compile `source` into an :class:`Engine`.
 
     `source`: an ONNX file path, an ``onnx.ModelProto`` or a torch ``nn.Module`` (exported to ONNX
@@ -84,7 +106,10 @@ def compile(source, example_input=None, *, threads=None, pattern=None) -> Engine
     but the leading batch dim (required for a torch module). `threads` sets spiralkit's thread
     count (``spiralkit.set_num_threads``). `pattern`: the sparse pattern for every weight, a
     callable ``(layer_name, weight) -> pattern``, or None to detect each weight's pattern from its
-    zeros (dense below 30 % sparsity).
+    zeros (dense below 30 % sparsity). `tune`: time each sparse layer against its dense fallback
+    on the example input and keep the faster (by default the kernel cost model decides, which is
+    deterministic); tune on a quiet machine: timings taken while other processes hold the cores
+    decide nothing.
     """
     import spiralkit
 
@@ -102,8 +127,8 @@ def compile(source, example_input=None, *, threads=None, pattern=None) -> Engine
     graph_inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     shapes, batch, batched = _input_shapes(graph_inputs, _example_dict(example_input, [i.name for i in graph_inputs]))
     builder, importer = import_onnx(model, shapes, batch, pattern, batched)
-    try:
-        native = builder.build(batch, True)
-    except UnsupportedError:
-        raise
-    return Engine(native)
+    engine = Engine(builder.build(batch, True))
+    if tune:
+        examples = {n: np.zeros(shapes[n], np.float32 if dt == np.float32 else np.int64) for n, dt, _ in engine._inputs}
+        _tune(engine, examples, int(tune_repeats))
+    return engine

@@ -87,10 +87,13 @@ class OGraph:
         return c[0] if len(c) == 1 else None
 
     def _replace(self, old: list, new: ONode) -> None:
-        at = min(self.nodes.index(n) for n in old)
+        # The fused node takes the place of the chain's last node: every input of the chain is
+        # computed before that one (V of an attention may come after the QK MatMul), and every
+        # consumer of its output after it.
+        last = max(self.nodes.index(n) for n in old)
         for n in old:
             self.nodes.remove(n)
-        self.nodes.insert(min(at, len(self.nodes)), new)
+        self.nodes.insert(last - (len(old) - 1), new)
         self._refresh()
 
     def _axes_are_last(self, node, rank_hint=None) -> bool:

@@ -295,13 +295,13 @@ class Importer:
             pads = [0, 0, 0, 0]
         bias = -1 if len(ins) < 3 or ins[2] is None else self.vid(self._const(n, ins[2], "bias"), n.inputs[2])
         wid = self._pack(n, w)
-        ints = [kh, kw, strides[0], strides[1], pads[0], pads[1], pads[2], pads[3], dil[0], dil[1], a.get("group", 1), 0]
+        ints = [kh, kw, strides[0], strides[1], pads[0], pads[1], pads[2], pads[3], dil[0], dil[1], a.get("group", 1), 0, 0]
         return self.node("Conv2d", n, [x.id, bias], ints, weight=wid)
 
     def _linear(self, n, x: Dyn, w_nk: np.ndarray, bias=None, bias_name=""):
         bid = -1 if bias is None else self.vid(np.asarray(bias, np.float32).reshape(-1), bias_name or n.name + "/bias")
         wid = self._pack(n, w_nk)
-        return self.node("Linear", n, [x.id, bid], [0], weight=wid)
+        return self.node("Linear", n, [x.id, bid], [0, 0], weight=wid)
 
     def op_spk_Linear(self, n, ins):
         x, w = ins[0], self._const(n, ins[1], "weight").astype(np.float32)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,10 @@ def tiny_onnx(tmp_path_factory):
             pruned = spiralkit.prune_to_pattern(w.reshape(w.shape[0], -1), "4x1", 0.75).reshape(w.shape)
             m.weight.copy_(torch.from_numpy(np.ascontiguousarray(pruned)))
     path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
-    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, opset_version=17, dynamo=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
+        torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, opset_version=17, dynamo=False)
     return path
 
 
@@ -168,3 +171,20 @@ def test_bad_inputs_exit_2(tiny_onnx, tmp_path, capsys):
     assert "input 'x'" in err and "shape" in err
     err = fail(capsys, ["run", str(spk), "--input", str(tmp_path / "nope.npy")])
     assert "no such file" in err
+
+
+def test_demo_compiles_the_student(tmp_path, capsys):
+    pytest.importorskip("mlxtend")
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--output-dir", str(out_dir), "--teacher-epochs", "1", "--limit", "256", "--rounds", "1",
+                 "--target", "0.8", "--no-progress", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "spiralkit engine" in out and "speed-up" in out and "student.spk" in out
+    entry = json.loads((out_dir / "engine.json").read_text())["engine"]
+    assert entry["status"] == "ok" and entry["rel_err_vs_torch"] <= 1e-3 and entry["threads"] == 1
+    assert entry["artifact_bytes"] == (out_dir / "student.spk").stat().st_size
+    assert entry["engine_latency"]["calls"] >= 20 and entry["speedup_teacher_over_engine"] > 0
+    import spiralkit
+
+    engine = spiralkit.load(out_dir / "student.spk")
+    assert engine.run(np.zeros((3, 1, 28, 28), np.float32))[0].shape == (3, 10)
