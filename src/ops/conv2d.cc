@@ -157,6 +157,11 @@ int64_t direct_workspace(const ConvShape& s) {
   return planes + s.out_channels * d.mw;
 }
 
+// A batch that divides evenly over the threads (or is much larger) splits by image.
+bool split_images(const ConvShape& s, int threads) {
+  return threads > 1 && (s.batch % threads == 0 || s.batch >= 4 * threads);
+}
+
 Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape& s, const float* x,
                    const Epilogue& ep, float* y, float* workspace) {
   const float* bias = ep.bias;
@@ -172,9 +177,37 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
   const int64_t channel = offs.phases * hq * wq, pixels = s.out_h * s.out_w;
   const int64_t mw = geo.mw;
   const bool copy = geo.copy;
+  const int threads = std::max(1, get_num_threads());
+  if (split_images(s, threads)) {
+    // Whole images per thread, each with its own planes and wide output: no barriers at all
+    // (a batch of small images is otherwise dominated by two barriers per image).
+    const int64_t per_thread = direct_workspace(s);
+    parallel_run(threads, [&](int t, int nt) {
+      float* xpp = workspace + t * per_thread;
+      float* widep = xpp + (copy ? s.in_channels * channel : 0);
+      for (int64_t img = s.batch * t / nt; img < s.batch * (t + 1) / nt; ++img) {
+        const float* xi = x + img * s.in_channels * s.in_h * s.in_w;
+        if (copy)
+          for (int64_t c = 0; c < s.in_channels; ++c) fill_phase_planes(xi + c * s.in_h * s.in_w, s, offs, xpp + c * channel);
+        const float* src = copy ? xpp : xi;
+        float* yi = y + img * s.out_channels * pixels;
+        for (int64_t g = 0; g < s.groups; ++g) {
+          const int64_t gp0 = g * cout_g / view.r, gp1 = ((g + 1) * cout_g + view.r - 1) / view.r;
+          XtArgs a{src + g * cin_g * channel, 1, mw, widep, mw, bias, act};
+          spmm->fn(view, gp0, gp1, a);
+          const int64_t n1 = std::min<int64_t>(gp1 * view.r, s.out_channels);
+          for (int64_t n = gp0 * view.r; n < n1; ++n) {
+            for (int64_t oh = 0; oh < s.out_h; ++oh)
+              std::copy(widep + n * mw + oh * wq, widep + n * mw + oh * wq + s.out_w, yi + n * pixels + oh * s.out_w);
+            ep.apply(yi + n * pixels, pixels, 1, pixels);
+          }
+        }
+      }
+    });
+    return Status::Ok();
+  }
   float* xpp = workspace;
   float* widep = workspace + (copy ? s.in_channels * channel : 0);
-  const int threads = std::max(1, get_num_threads());
   parallel_run(threads, [&](int t, int nt) {
     for (int64_t img = 0; img < s.batch; ++img) {
       const float* xi = x + img * s.in_channels * s.in_h * s.in_w;
@@ -306,7 +339,10 @@ ConvPath conv_path(const PackedWeight& w, const ConvShape& shape, PlanChoice cho
 int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape, PlanChoice choice) {
   const PanelPack* pack = nullptr;
   switch (conv_path(w, shape, choice, &pack)) {
-    case ConvPath::kDirect: return direct_workspace(shape);
+    case ConvPath::kDirect: {
+      const int threads = std::max(1, get_num_threads());
+      return direct_workspace(shape) * (split_images(shape, threads) ? threads : 1);
+    }
     case ConvPath::kIm2col: return conv_reduction(shape) * im2col_tile(shape, select_spmm(pack->r)->tile);
     default: return 0;
   }

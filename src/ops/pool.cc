@@ -34,6 +34,25 @@ void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t
   // Widest padded row any window touches (ceil_mode may reach past the right pad).
   const int64_t pw = std::max<int64_t>(pl + iw + p[7], (ow - 1) * sw + (kw - 1) * dw + 1);
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
+  // Common case (2x2 or 3x3 windows, no padding, every window inside): read x directly.
+  const bool inside = pt == 0 && pl == 0 && p[6] == 0 && p[7] == 0 && dh == 1 && dw == 1 &&
+                      (oh - 1) * sh + kh <= ih && (ow - 1) * sw + kw <= iw;
+  if (inside && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
+    parallel_run(threads, [&](int t, int nt) {
+      for (int64_t q = planes * t / nt; q < planes * (t + 1) / nt; ++q) {
+        const float* xp = x + q * ih * iw;
+        float* yp = y + q * oh * ow;
+        for (int64_t i = 0; i < oh; ++i) {
+          const float* r0 = xp + 2 * i * iw;
+          const float* r1 = r0 + iw;
+          float* yr = yp + i * ow;
+          for (int64_t j = 0; j < ow; ++j)
+            yr[j] = std::max(std::max(r0[2 * j], r0[2 * j + 1]), std::max(r1[2 * j], r1[2 * j + 1]));
+        }
+      }
+    });
+    return;
+  }
   parallel_run(threads, [&](int t, int nt) {
     thread_local std::vector<float> row, hmax;
     row.resize(static_cast<size_t>(pw));
