@@ -1,5 +1,5 @@
-"""Latency measurement hook: the demo's final table shows the student on spiralkit's kernels
-beside the dense teacher once those land. Give it any zero-argument callable."""
+"""Latency measurement: dense PyTorch, and the pruned model compiled by spiralkit's engine (what
+a deployment runs). Used by the evolutionary allocation's latency cost and the demo."""
 
 from __future__ import annotations
 
@@ -38,16 +38,24 @@ def torch_latency(model, example_inputs, **kwargs) -> dict[str, float]:
 
 
 def spiralkit_latency(model, example_inputs, **kwargs) -> "dict[str, float] | None":
-    """Latency of the pruned ``model`` on spiralkit's kernels (``spiralkit.sparsify`` picks each
-    layer's kernel from its mask), with as many threads as torch uses, so the comparison with
-    :func:`torch_latency` is like for like. None while the native extension is not built."""
+    """Latency of the pruned ``model`` compiled by ``spiralkit.compile`` (masks honoured, each
+    layer's kernel chosen from its zeros), with as many threads as torch uses, so the comparison
+    with :func:`torch_latency` is like for like. A model the engine cannot compile (an op it does
+    not cover) is timed through ``spiralkit.sparsify`` in PyTorch instead. None while the native
+    extension is not built."""
     import torch
 
     import spiralkit
+    from spiralkit.errors import UnsupportedError
 
+    example = example_inputs.detach().cpu().float()
     try:
         spiralkit.set_num_threads(torch.get_num_threads())
-        sparse_model = spiralkit.sparsify(model)
+        try:
+            engine = spiralkit.compile(model, example)
+        except UnsupportedError:
+            return torch_latency(spiralkit.sparsify(model), example, **kwargs)
     except ImportError:
         return None
-    return torch_latency(sparse_model, example_inputs.cpu(), **kwargs)
+    x = example.numpy()
+    return measure_latency(lambda: engine.run(x), **kwargs)
