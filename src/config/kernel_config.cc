@@ -19,6 +19,7 @@ std::vector<KernelChoice> kernel_choices() {
   out.push_back({"f32-dwconv", select_dwconv()->name, isa_name(select_dwconv()->isa)});
   out.push_back({"f32-gemm", select_gemm()->name, isa_name(select_gemm()->isa)});
   out.push_back({"f32-vunary", select_vunary()->name, isa_name(select_vunary()->isa)});
+  out.push_back({"f32-softmax", select_softmax()->name, isa_name(select_softmax()->isa)});
   out.push_back({"f32-transpose", select_transpose()->name, isa_name(select_transpose()->isa)});
   return out;
 }

@@ -45,6 +45,11 @@ const std::vector<VUnaryRow>& vunary_table() {
   return t;
 }
 
+const std::vector<SoftmaxRow>& softmax_table() {
+  static const std::vector<SoftmaxRow> t = {SPIRALKIT_F32_SOFTMAX_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+
 // Chosen once per process (the active ISA never changes after detection).
 const SpmmRow* select_spmm(int r) {
   static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), first_allowed(spmm_table(), 2), nullptr,
@@ -71,6 +76,10 @@ const GemmRow* select_gemm() {
 }
 const VUnaryRow* select_vunary() {
   static const VUnaryRow* row = first_allowed(vunary_table(), -1);
+  return row;
+}
+const SoftmaxRow* select_softmax() {
+  static const SoftmaxRow* row = first_allowed(softmax_table(), -1);
   return row;
 }
 const DwConvRow* select_dwconv() {

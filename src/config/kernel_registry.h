@@ -26,6 +26,7 @@ using DwConvRow = KernelRow<DwConvFn>;
 using GemvRow = KernelRow<GemvFn>;
 using GemmRow = KernelRow<GemmFn>;
 using VUnaryRow = KernelRow<VUnaryFn>;
+using SoftmaxRow = KernelRow<SoftmaxFn>;
 
 const std::vector<SpmmRow>& spmm_table();
 const std::vector<SpmvRow>& spmv_table();
@@ -34,6 +35,7 @@ const std::vector<DwConvRow>& dwconv_table();
 const std::vector<GemvRow>& gemv_table();
 const std::vector<GemmRow>& gemm_table();
 const std::vector<VUnaryRow>& vunary_table();
+const std::vector<SoftmaxRow>& softmax_table();
 
 // Best allowed row for block height r (spmm: r in {1, 2, 4, 8}; spmv: {1, 4, 8}); never null
 // (scalar rows end each table).
@@ -44,5 +46,6 @@ const DwConvRow* select_dwconv();
 const GemvRow* select_gemv();
 const GemmRow* select_gemm();
 const VUnaryRow* select_vunary();
+const SoftmaxRow* select_softmax();
 
 }  // namespace spiralkit

@@ -157,8 +157,10 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
       np.kernel = linear_kernel_name(w, m, choice_of(n));
     } else if (n.op == OpKind::kAttention) {
-      np.workspace_bytes = attention_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]]) * 4;
-      np.kernel = "fused attention";
+      const bool bshd = !n.ints.empty();
+      np.workspace_bytes = (bshd ? attention_bshd_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]])
+                                 : attention_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]])) * 4;
+      np.kernel = bshd ? "fused attention (interleaved heads)" : "fused attention";
     }
     ws[i] = np.workspace_bytes;
   }
@@ -362,8 +364,13 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       return Status::Ok();
     case OpKind::kAttention: {
       const Shape none;
-      attention_forward(in(0), ishape(0), in(1), ishape(1), in(2), ishape(2), in(3), in(3) ? ishape(3) : none,
-                        n.floats[0], y, ws);
+      if (!n.ints.empty()) {
+        attention_bshd_forward(in(0), ishape(0), in(1), ishape(1), in(2), ishape(2), in(3), in(3) ? ishape(3) : none,
+                               n.floats[0], y, ws);
+      } else {
+        attention_forward(in(0), ishape(0), in(1), ishape(1), in(2), ishape(2), in(3), in(3) ? ishape(3) : none,
+                          n.floats[0], y, ws);
+      }
       return Status::Ok();
     }
     default: return Status::InvalidArgument("node '" + n.name + "': unknown op");

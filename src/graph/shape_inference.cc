@@ -446,29 +446,40 @@ Status cast(const Ctx& c) {
   return Status::Ok();
 }
 
-// Attention: inputs [q [..., S, D], k [..., D, T], v [..., T, E], mask? (broadcast to [..., S, T])];
-// floats [scale]; y = softmax(q k * scale + mask) v.
+// Attention: inputs [q, k, v, mask?]; ints [] or [1]; floats [scale]; y = softmax(q k * scale + mask) v.
+// ints []: q [..., S, D], k [..., D, T], v [..., T, E] -> y [..., S, E], mask broadcast to [..., S, T].
+// ints [1] (heads interleaved, the layout before/after the exporter's head transposes):
+// q [B, S, H, D], k [B, T, H, D], v [B, T, H, E] -> y [B, S, H, E], mask broadcast to [B, H, S, T].
 Status attention(const Ctx& c) {
   SPIRALKIT_RETURN_IF_ERROR(c.inputs(3, 4));
   SPIRALKIT_RETURN_IF_ERROR(c.outputs(1));
-  SPIRALKIT_RETURN_IF_ERROR(c.ints(0));
+  if (c.n.ints.size() > 1 || (c.n.ints.size() == 1 && c.n.ints[0] != 1)) return c.fail("bad layout attribute");
   if (c.n.floats.size() != 1) return c.fail("expected scale");
   for (size_t i = 0; i < 3; ++i) SPIRALKIT_RETURN_IF_ERROR(c.float_input(i));
   const Shape &q = c.in(0), &k = c.in(1), &v = c.in(2);
-  if (q.size() < 2 || k.size() != q.size() || v.size() != q.size()) return c.fail("q, k, v must share a rank >= 2");
-  const size_t r = q.size();
-  for (size_t i = 0; i + 2 < r; ++i)
-    if (q[i] != k[i] || q[i] != v[i]) return c.fail("q, k, v batch dims differ");
-  if (q[r - 1] != k[r - 2] || k[r - 1] != v[r - 2]) return c.fail("q, k, v inner dims differ");
-  Shape scores(q.begin(), q.end() - 1);
-  scores.push_back(k[r - 1]);
+  Shape scores, y;
+  if (c.n.ints.size() == 1) {
+    if (q.size() != 4 || k.size() != 4 || v.size() != 4) return c.fail("interleaved heads need 4-D q, k, v");
+    if (q[0] != k[0] || q[0] != v[0] || q[2] != k[2] || q[2] != v[2] || q[3] != k[3] || k[1] != v[1])
+      return c.fail("q, k, v shapes differ");
+    scores = {q[0], q[2], q[1], k[1]};
+    y = {q[0], q[1], q[2], v[3]};
+  } else {
+    if (q.size() < 2 || k.size() != q.size() || v.size() != q.size()) return c.fail("q, k, v must share a rank >= 2");
+    const size_t r = q.size();
+    for (size_t i = 0; i + 2 < r; ++i)
+      if (q[i] != k[i] || q[i] != v[i]) return c.fail("q, k, v batch dims differ");
+    if (q[r - 1] != k[r - 2] || k[r - 1] != v[r - 2]) return c.fail("q, k, v inner dims differ");
+    scores.assign(q.begin(), q.end() - 1);
+    scores.push_back(k[r - 1]);
+    y.assign(q.begin(), q.end() - 1);
+    y.push_back(v[r - 1]);
+  }
   if (c.has(3)) {
     Shape b;
     SPIRALKIT_RETURN_IF_ERROR(c.float_input(3));
     if (!broadcast_shapes(scores, c.in(3), &b) || b != scores) return c.fail("mask does not broadcast to the scores");
   }
-  Shape y(q.begin(), q.end() - 1);
-  y.push_back(v[r - 1]);
   c.set(0, y);
   return Status::Ok();
 }

@@ -86,7 +86,7 @@ void attention_forward(const float* q, const Shape& sq, const float* k, const Sh
   }
   const int64_t blocks = (s + kRowBlock - 1) / kRowBlock, tasks = nb * blocks;
   const GemmFn gemm = select_gemm()->fn;
-  const VUnaryFn vunary = select_vunary()->fn;
+  const SoftmaxFn softmax = select_softmax()->fn;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), tasks)));
   parallel_run(threads, [&](int t, int nt) {
     float* sc = ws + int64_t(t) * kRowBlock * tt;
@@ -104,18 +104,58 @@ void attention_forward(const float* q, const Shape& sq, const float* k, const Sh
       for (int64_t i = 0; i < rows; ++i) {
         float* row = sc + i * tt;
         const float* mrow = mask ? mask + moff + (r0 + i) * mstride[r - 2] : nullptr;
-        if (mrow) {
-          for (int64_t j = 0; j < tt; ++j) row[j] = row[j] * scale + mrow[j * mstride[r - 1]];
-        } else {
-          row_scale(row, tt, scale);
-        }
-        row_shift(row, row, tt, row_max(row, tt));
-        vunary(static_cast<int>(UnaryOp::kExp), row, row, tt, 0.0f, 0.0f);
-        row_scale(row, tt, 1.0f / row_sum(row, tt));
+        softmax(row, row, tt, scale, mrow, mstride[r - 1]);
       }
       gemm(rows, e, tt, sc, tt, v + bi * tt * e, e, y + (bi * s + r0) * e, e);
     }
   });
+}
+
+int64_t attention_bshd_workspace_floats(const Shape&, const Shape& sk) {
+  return int64_t(get_num_threads()) * (sk[3] * sk[1] + kRowBlock * sk[1]);
+}
+
+// Per (batch, head): the head's keys are transposed once into a D x T tile, then each block of
+// query rows runs scores (GEMM), the fused softmax row kernel and the context GEMM straight from
+// and into the interleaved [B, S, H, *] tensors (row strides H*D, H*E): no head transposes.
+void attention_bshd_forward(const float* q, const Shape& sq, const float* k, const Shape& sk, const float* v,
+                            const Shape& sv, const float* mask, const Shape& smask, float scale, float* y, float* ws) {
+  const int64_t nb = sq[0], s = sq[1], h = sq[2], d = sq[3], tt = sk[1], e = sv[3];
+  const Shape scores = {nb, h, s, tt};
+  int64_t mstride[4] = {0, 0, 0, 0};
+  if (mask) {
+    int64_t acc = 1;
+    for (size_t i = 0; i < smask.size(); ++i) {
+      const size_t dm = smask.size() - 1 - i, o = 3 - i;
+      mstride[o] = smask[dm] == 1 ? 0 : acc;
+      acc *= smask[dm];
+    }
+  }
+  const GemmFn gemm = select_gemm()->fn;
+  const SoftmaxFn softmax = select_softmax()->fn;
+  const TransposeFn transpose = select_transpose()->fn;
+  const int64_t heads = nb * h;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), heads)));
+  parallel_run(threads, [&](int t, int nt) {
+    float* kt = ws + int64_t(t) * (d * tt + kRowBlock * tt);
+    float* sc = kt + d * tt;
+    for (int64_t bh = heads * t / nt; bh < heads * (t + 1) / nt; ++bh) {
+      const int64_t b = bh / h, hh = bh % h;
+      transpose(k + (b * tt * h + hh) * d, h * d, tt, d, kt, tt);  // [T, D] (stride H*D) -> [D, T]
+      const float* qb = q + (b * s * h + hh) * d;
+      const float* vb = v + (b * tt * h + hh) * e;
+      float* yb = y + (b * s * h + hh) * e;
+      const float* mb = mask ? mask + b * mstride[0] + hh * mstride[1] : nullptr;
+      for (int64_t r0 = 0; r0 < s; r0 += kRowBlock) {
+        const int64_t rows = std::min(kRowBlock, s - r0);
+        gemm(rows, tt, d, qb + r0 * h * d, h * d, kt, tt, sc, tt);
+        for (int64_t i = 0; i < rows; ++i)
+          softmax(sc + i * tt, sc + i * tt, tt, scale, mb ? mb + (r0 + i) * mstride[2] : nullptr, mstride[3]);
+        gemm(rows, e, tt, sc, tt, vb, h * e, yb + r0 * h * e, h * e);
+      }
+    }
+  });
+  (void)scores;
 }
 
 }  // namespace spiralkit

@@ -34,15 +34,13 @@ SPIRALKIT_CLONES void affine_plane(const float* xp, float* yp, int64_t n, float 
 // Rows softmax: max-subtracted exp through the vector kernel, then one scale. A strided axis
 // (inner > 1) uses a plain loop: exporters put softmax on the last axis almost always.
 void softmax_forward(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner) {
-  const VUnaryFn vunary = select_vunary()->fn;
+  const SoftmaxFn softmax = select_softmax()->fn;
   if (inner == 1) {
     parallel_run(threads_for_rows(outer, axis * 4), [&](int t, int nt) {
       for (int64_t r = outer * t / nt; r < outer * (t + 1) / nt; ++r) {
         const float* xr = x + r * axis;
         float* yr = y + r * axis;
-        row_shift(xr, yr, axis, row_max(xr, axis));
-        vunary(static_cast<int>(UnaryOp::kExp), yr, yr, axis, 0.0f, 0.0f);
-        row_scale(yr, axis, 1.0f / row_sum(yr, axis));
+        softmax(xr, yr, axis, 1.0f, nullptr, 1);
       }
     });
     return;

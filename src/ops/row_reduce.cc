@@ -10,7 +10,6 @@
 namespace spiralkit {
 namespace {
 typedef float v16 __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
 
 inline v16 load(const float* p) {
   v16 v;
@@ -37,22 +36,6 @@ SPIRALKIT_CLONES float row_sum(const float* x, int64_t n) {
   return s;
 }
 
-SPIRALKIT_CLONES float row_max(const float* x, int64_t n) {
-  int64_t i = 0;
-  float m = -INFINITY;
-  if (n >= 16) {
-    v16 a = load(x);
-    for (i = 16; i + 16 <= n; i += 16) {
-      const v16 v = load(x + i);
-      const v16i gt = v > a;
-      a = (v16)(((v16i)v & gt) | ((v16i)a & ~gt));
-    }
-    for (int k = 0; k < 16; ++k) m = a[k] > m ? a[k] : m;
-  }
-  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
-  return m;
-}
-
 SPIRALKIT_CLONES float row_centered_sumsq(const float* x, int64_t n, float mean) {
   v16 a = {}, b = {};
   int64_t i = 0;
@@ -68,14 +51,6 @@ SPIRALKIT_CLONES float row_centered_sumsq(const float* x, int64_t n, float mean)
   float s = hsum(a + b);
   for (; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
   return s;
-}
-
-SPIRALKIT_CLONES void row_shift(const float* x, float* y, int64_t n, float shift) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
-}
-
-SPIRALKIT_CLONES void row_scale(float* y, int64_t n, float s) {
-  for (int64_t i = 0; i < n; ++i) y[i] *= s;
 }
 
 }  // namespace spiralkit

@@ -8,11 +8,7 @@
 namespace spiralkit {
 
 float row_sum(const float* x, int64_t n);
-float row_max(const float* x, int64_t n);
 // sum of (x - mean)^2
 float row_centered_sumsq(const float* x, int64_t n, float mean);
-// y = x - shift; y = y * s (softmax steps)
-void row_shift(const float* x, float* y, int64_t n, float shift);
-void row_scale(float* y, int64_t n, float s);
 
 }  // namespace spiralkit

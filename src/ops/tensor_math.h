@@ -53,5 +53,10 @@ void matmul_forward(const float* a, const Shape& sa, const float* b, const Shape
 void attention_forward(const float* q, const Shape& sq, const float* k, const Shape& sk, const float* v,
                        const Shape& sv, const float* mask, const Shape& smask, float scale, float* y, float* ws);
 int64_t attention_workspace_floats(const Shape& sq, const Shape& sk);
+// The interleaved-heads layout (q [B,S,H,D], k [B,T,H,D], v [B,T,H,E] -> y [B,S,H,E]); mask
+// broadcast to [B,H,S,T]; workspace: attention_bshd_workspace_floats.
+void attention_bshd_forward(const float* q, const Shape& sq, const float* k, const Shape& sk, const float* v,
+                            const Shape& sv, const float* mask, const Shape& smask, float scale, float* y, float* ws);
+int64_t attention_bshd_workspace_floats(const Shape& sq, const Shape& sk);
 
 }  // namespace spiralkit

@@ -33,6 +33,8 @@
   X(spiralkit_f32_gemm_ukernel_4x4v__avx2, kAvx2, 4, 32)
 #define SPIRALKIT_X86_VUNARY(X) X(spiralkit_f32_vunary_ukernel__avx512, kAvx512, 1, 16) \
   X(spiralkit_f32_vunary_ukernel__avx2, kAvx2, 1, 16)
+#define SPIRALKIT_X86_SOFTMAX(X) X(spiralkit_f32_softmax_ukernel__avx512, kAvx512, 1, 16) \
+  X(spiralkit_f32_softmax_ukernel__avx2, kAvx2, 1, 16)
 #else
 #define SPIRALKIT_X86_SPMM(X)
 #define SPIRALKIT_X86_SPMV(X)
@@ -41,6 +43,7 @@
 #define SPIRALKIT_X86_GEMV(X)
 #define SPIRALKIT_X86_GEMM(X)
 #define SPIRALKIT_X86_VUNARY(X)
+#define SPIRALKIT_X86_SOFTMAX(X)
 #endif
 
 // Portable rows (plain C++, any CPU): the fallbacks every table ends with.
@@ -65,6 +68,9 @@
 // Elementwise activations / math (spiralkit_kernels/unary.h codes).
 #define SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_X86_VUNARY(X) \
   X(spiralkit_f32_vunary_ukernel__scalar, kScalar, 1, 16)
+// One fused softmax row: y = softmax(x * scale + mask).
+#define SPIRALKIT_F32_SOFTMAX_KERNELS(X) SPIRALKIT_X86_SOFTMAX(X) \
+  X(spiralkit_f32_softmax_ukernel__scalar, kScalar, 1, 16)
 
 namespace spiralkit {
 #define SPIRALKIT_DECLARE_SPMM(fn, isa, r, tile) void fn(const PanelView&, int64_t, int64_t, const XtArgs&);
@@ -85,6 +91,9 @@ SPIRALKIT_F32_GEMV_KERNELS(SPIRALKIT_DECLARE_GEMV)
 #define SPIRALKIT_DECLARE_VUNARY(fn, isa, r, tile) void fn(int, const float*, float*, int64_t, float, float);
 SPIRALKIT_F32_GEMM_KERNELS(SPIRALKIT_DECLARE_GEMM)
 SPIRALKIT_F32_VUNARY_KERNELS(SPIRALKIT_DECLARE_VUNARY)
+#define SPIRALKIT_DECLARE_SOFTMAX(fn, isa, r, tile) \
+  void fn(const float*, float*, int64_t, float, const float*, int64_t);
+SPIRALKIT_F32_SOFTMAX_KERNELS(SPIRALKIT_DECLARE_SOFTMAX)
 
 // im2col of a pixel tile into the K x M layout (scalar: it is copies, memcpy does the work).
 struct ConvShape;

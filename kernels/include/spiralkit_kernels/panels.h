@@ -67,4 +67,7 @@ using GemmFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t
 // y[i] = f(x[i]) for the spiralkit::UnaryOp `kind` (p0, p1: its parameters); y may alias x.
 using VUnaryFn = void (*)(int kind, const float* x, float* y, int64_t n, float p0, float p1);
 
+// y = softmax(x * scale + mask) over one row of n (mask: null or mask[j * mask_stride]); y may alias x.
+using SoftmaxFn = void (*)(const float* x, float* y, int64_t n, float scale, const float* mask, int64_t mask_stride);
+
 }  // namespace spiralkit

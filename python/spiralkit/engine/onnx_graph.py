@@ -71,7 +71,8 @@ class OGraph:
 
     # --- rewrites
     def rewrite(self) -> None:
-        for fuse in (self._fuse_layernorm, self._fuse_gelu, self._fuse_silu, self._fuse_attention, self._fuse_linear):
+        for fuse in (self._fuse_layernorm, self._fuse_gelu, self._fuse_silu, self._fuse_attention,
+                     self._fuse_head_layout, self._fuse_linear):
             self._refresh()
             fuse()
 
@@ -205,12 +206,15 @@ class OGraph:
                     main, mask = b, a
                 chain.append(p)
                 cur, p = main, self._producers.get(main)
+            scale_input, scale_div = "", False
             if p is not None and p.op in ("Mul", "Div") and self._single(cur) in chain:
                 c = self.scalar(p.inputs[1])
                 if c is not None and c != 0:
                     scale = c if p.op == "Mul" else 1.0 / c
-                    chain.append(p)
-                    cur, p = p.inputs[0], self._producers.get(p.inputs[0])
+                else:  # a scale computed from shapes: resolved once folded, at lowering
+                    scale_input, scale_div = p.inputs[1], p.op == "Div"
+                chain.append(p)
+                cur, p = p.inputs[0], self._producers.get(p.inputs[0])
             if p is None or p.op != "MatMul" or self._single(cur) not in chain:
                 continue
             q, k = p.inputs
@@ -219,8 +223,33 @@ class OGraph:
             if mask and self.const(mask) is None and mask in self.consts:
                 continue
             chain.append(p)
-            self._replace(chain, ONode("spk.Attention", [q, k, pv.inputs[1], mask], [pv.outputs[0]], {"scale": scale},
-                                       sm.name + "/attention"))
+            parts = sorted(chain, key=self.nodes.index)
+            self._replace(chain, ONode("spk.Attention", [q, k, pv.inputs[1], mask, scale_input], [pv.outputs[0]],
+                                       {"scale": scale, "scale_div": scale_div, "parts": parts}, sm.name + "/attention"))
+
+    def _transpose_of(self, value, perm):
+        """The Transpose node computing `value` with `perm` and read only by one node, or None."""
+        p = self._producers.get(value)
+        if p is None or p.op != "Transpose" or list(p.attrs.get("perm", [])) != perm:
+            return None
+        return p if len(self._consumers.get(value, [])) == 1 and value not in self.outputs else None
+
+    def _fuse_head_layout(self):
+        # The exporter's head split/merge around attention: q, v = Transpose(x, [0,2,1,3]),
+        # k = Transpose(x, [0,2,3,1]), out = Transpose(attn, [0,2,1,3]). The fused node reads and
+        # writes the interleaved [B, S, H, *] tensors directly (ints [1]); the transposes go.
+        for att in [n for n in self.nodes if n.op == "spk.Attention"]:
+            tq = self._transpose_of(att.inputs[0], [0, 2, 1, 3])
+            tk = self._transpose_of(att.inputs[1], [0, 2, 3, 1])
+            tv = self._transpose_of(att.inputs[2], [0, 2, 1, 3])
+            out = self._single(att.outputs[0])
+            if not (tq and tk and tv) or out is None or out.op != "Transpose" or list(out.attrs.get("perm", [])) != [0, 2, 1, 3]:
+                continue
+            chain = [tq, tk, tv, att, out]
+            fused = ONode("spk.Attention", [tq.inputs[0], tk.inputs[0], tv.inputs[0], att.inputs[3], att.inputs[4]],
+                          [out.outputs[0]], {**att.attrs, "layout": 1, "parts": sorted(chain, key=self.nodes.index)},
+                          att.name)
+            self._replace(chain, fused)
 
     def _fuse_linear(self):
         for mm in [n for n in self.nodes if n.op == "MatMul"]:

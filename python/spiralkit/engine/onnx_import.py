@@ -351,7 +351,13 @@ class Importer:
         return self.node("MatMul", n, ids)
 
     def op_spk_Attention(self, n, ins):
-        q, k, v, mask = ins
+        q, k, v, mask, scale_in = (ins + [None] * 5)[:5]
+        scale = n.attrs["scale"]
+        if n.inputs[4:5] and n.inputs[4]:
+            c = None if isinstance(scale_in, (Dyn, ShapeVal)) else np.asarray(scale_in).reshape(-1)
+            if c is None or c.size != 1 or float(c[0]) == 0.0:
+                return self._lower_parts(n)  # the scale stays data-dependent: run the pieces
+            scale = 1.0 / float(c[0]) if n.attrs["scale_div"] else float(c[0])
         ids = [self.vid(q, n.inputs[0]), self.vid(k, n.inputs[1]), self.vid(v, n.inputs[2])]
         if mask is not None:
             m = mask
@@ -360,7 +366,17 @@ class Importer:
             elif m.dtype != FLOAT:
                 raise _unsupported(n, "non-float attention mask")
             ids.append(self.vid(m, n.inputs[3]))
-        return self.node("Attention", n, ids, [], [n.attrs["scale"]])
+        return self.node("Attention", n, ids, [1] if n.attrs.get("layout") else [], [scale])
+
+    def _lower_parts(self, n):
+        """Lowers a fused node's original nodes one by one (a fusion whose premise did not hold
+        once constants were folded)."""
+        for part in n.attrs["parts"]:
+            ins = [self.env.get(i) if i else None for i in part.inputs]
+            for name, v in zip(part.outputs, self.lower(part, ins)):
+                if name:
+                    self.env[name] = v
+        return [self.env[o] for o in n.outputs]
 
     # --- elementwise
     def _binary(self, n, ins):

@@ -1,0 +1,62 @@
+// One softmax row, fused: y = softmax(x * scale + mask) in three vector passes (scale + mask +
+// max, exp + sum, normalise), 16 lanes of GCC vector extensions built per ISA by each file's
+// flags. Attention runs one per score row; Softmax nodes over a contiguous axis one per row.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "f32-vunary/f32-vunary-impl.h"
+
+namespace {
+inline vf load16(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store16(float* p, vf v) { std::memcpy(p, &v, sizeof(v)); }
+
+// mask: null, or mask[j * mask_stride] added to column j.
+inline void softmax_row(const float* x, float* y, int64_t n, float scale, const float* mask, int64_t mask_stride) {
+  int64_t j = 0;
+  float mx = -INFINITY;
+  if (mask && mask_stride != 1) {
+    for (j = 0; j < n; ++j) {
+      y[j] = x[j] * scale + mask[j * mask_stride];
+      mx = y[j] > mx ? y[j] : mx;
+    }
+  } else {
+    vf vmx = splat(-INFINITY);
+    for (; j + kLanes <= n; j += kLanes) {
+      vf v = load16(x + j) * scale;
+      if (mask) v += load16(mask + j);
+      store16(y + j, v);
+      vmx = vmax(vmx, v);
+    }
+    for (int k = 0; k < kLanes; ++k) mx = vmx[k] > mx ? vmx[k] : mx;
+    for (; j < n; ++j) {
+      y[j] = x[j] * scale + (mask ? mask[j] : 0.0f);
+      mx = y[j] > mx ? y[j] : mx;
+    }
+  }
+  vf vsum = {};
+  for (j = 0; j + kLanes <= n; j += kLanes) {
+    const vf e = vexp(load16(y + j) - mx);
+    store16(y + j, e);
+    vsum += e;
+  }
+  float sum = 0.0f;
+  for (int k = 0; k < kLanes; ++k) sum += vsum[k];
+  if (j < n) {  // the tail through one masked-by-copy vector
+    vf t = splat(-INFINITY);
+    std::memcpy(&t, y + j, static_cast<size_t>(n - j) * sizeof(float));
+    const vf e = vexp(t - mx);
+    for (int64_t k = 0; k < n - j; ++k) {
+      y[j + k] = e[k];
+      sum += e[k];
+    }
+  }
+  const float inv = 1.0f / sum;
+  for (j = 0; j + kLanes <= n; j += kLanes) store16(y + j, load16(y + j) * inv);
+  for (; j < n; ++j) y[j] *= inv;
+}
+}  // namespace
