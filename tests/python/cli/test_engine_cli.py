@@ -21,7 +21,6 @@ ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-PYTHON_DIR = Path(__file__).resolve().parents[3] / "python"
 
 
 class TinyNet(nn.Module):
@@ -120,7 +119,12 @@ def test_run_from_file_imports_neither_torch_nor_onnx(tiny_onnx, tmp_path):
         "print('HEAVY', heavy)\n"
         "sys.exit(rc or (3 if heavy else 0))\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PYTHON_DIR), os.environ.get("PYTHONPATH", "")]))
+    # The child imports the spiralkit this test imported (the source tree in a dev build, the
+    # installed wheel in CI).
+    import spiralkit
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(spiralkit.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "HEAVY []" in proc.stdout and "output y: [3, 8]" in proc.stdout
