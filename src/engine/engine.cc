@@ -314,8 +314,11 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       transpose_forward(ptr[n.inputs[0]], ishape(0), n.ints, ptr[n.outputs[0]], element_size(dt[n.outputs[0]]));
       return Status::Ok();
     case OpKind::kConcat: {
-      std::vector<const void*> xs;
-      std::vector<const Shape*> shapes;
+      // Reused per thread: run allocates nothing once warm.
+      thread_local std::vector<const void*> xs;
+      thread_local std::vector<const Shape*> shapes;
+      xs.clear();
+      shapes.clear();
       for (int v : n.inputs) {
         xs.push_back(ptr[v]);
         shapes.push_back(&sh[v]);
@@ -326,8 +329,10 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       return Status::Ok();
     }
     case OpKind::kSplit: {
-      std::vector<void*> outs;
-      std::vector<const Shape*> shapes;
+      thread_local std::vector<void*> outs;
+      thread_local std::vector<const Shape*> shapes;
+      outs.clear();
+      shapes.clear();
       for (int v : n.outputs) {
         outs.push_back(ptr[v]);
         shapes.push_back(&sh[v]);
@@ -350,11 +355,11 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
     }
     case OpKind::kReduceMean: {
       const Shape& xs = ishape(0);
-      std::vector<bool> red(xs.size(), false);
+      uint32_t red = 0;
       for (size_t k = 1; k < n.ints.size(); ++k) {
         int64_t a = 0;
         normalize_axis(n.ints[k], xs.size(), &a);
-        red[a] = true;
+        red |= 1u << a;
       }
       reduce_mean_forward(in(0), xs, red, y);
       return Status::Ok();

@@ -65,8 +65,9 @@ void run_inner(Op op, const float* a, int64_t sa, const float* b, int64_t sb, fl
 }
 
 // Broadcast strides of `s` aligned to the output rank (0 along broadcast dims).
-std::vector<int64_t> bstrides(const Shape& s, const Shape& sy) {
-  std::vector<int64_t> st(sy.size(), 0);
+Dims bstrides(const Shape& s, const Shape& sy) {
+  Dims st;
+  st.fill(0);
   int64_t acc = 1;
   for (size_t i = 0; i < s.size(); ++i) {
     const size_t d = s.size() - 1 - i, o = sy.size() - 1 - i;
@@ -83,7 +84,7 @@ void binary_loop(Op op, BinaryKind kind, const float* a, const Shape& sa, const 
   for (int64_t d : sy) total *= d;
   if (total == 0) return;
   const size_t r = sy.size();
-  std::vector<int64_t> as = bstrides(sa, sy), bs = bstrides(sb, sy);
+  const Dims as = bstrides(sa, sy), bs = bstrides(sb, sy);
   // Merge the trailing dims in which both inputs are contiguous or both broadcast into one run.
   int64_t inner = r ? sy[r - 1] : 1;
   const int64_t ia = r ? as[r - 1] : 1, ib = r ? bs[r - 1] : 1;
@@ -100,7 +101,6 @@ void binary_loop(Op op, BinaryKind kind, const float* a, const Shape& sa, const 
   const int threads = threads_for(total);
   parallel_run(threads, [&](int t, int nt) {
     const int64_t o0 = outer * t / nt, o1 = outer * (t + 1) / nt;
-    std::vector<int64_t> idx(k, 0);
     for (int64_t o = o0; o < o1; ++o) {
       int64_t rem = o, offa = 0, offb = 0;
       for (size_t d = k; d-- > 0;) {

@@ -9,34 +9,26 @@
 namespace spiralkit {
 namespace {
 
-// Offsets of each output batch index into a and b under broadcasting (batch dims = all but 2).
-void batch_offsets(const Shape& sa, const Shape& sb, const Shape& sy, std::vector<int64_t>* oa,
-                   std::vector<int64_t>* ob) {
+// Offsets into a and b of output batch index bi under broadcasting (batch dims = all but 2).
+void batch_offset(const Shape& sa, const Shape& sb, const Shape& sy, int64_t bi, int64_t* oa, int64_t* ob) {
   const size_t r = sy.size() - 2;
-  int64_t nb = 1;
-  for (size_t i = 0; i < r; ++i) nb *= sy[i];
-  oa->assign(nb, 0);
-  ob->assign(nb, 0);
-  const int64_t ma = sa[sa.size() - 2] * sa.back(), mb = sb[sb.size() - 2] * sb.back();
-  for (int64_t bi = 0; bi < nb; ++bi) {
-    int64_t rem = bi, offa = 0, offb = 0, stra = ma, strb = mb;
-    for (size_t d = r; d-- > 0;) {
-      const int64_t i = rem % sy[d];
-      rem /= sy[d];
-      const int64_t da = static_cast<int64_t>(d) - static_cast<int64_t>(r - (sa.size() - 2));
-      const int64_t db = static_cast<int64_t>(d) - static_cast<int64_t>(r - (sb.size() - 2));
-      if (da >= 0) {
-        if (sa[da] != 1) offa += i * stra;
-        stra *= sa[da];
-      }
-      if (db >= 0) {
-        if (sb[db] != 1) offb += i * strb;
-        strb *= sb[db];
-      }
+  int64_t rem = bi, offa = 0, offb = 0, stra = sa[sa.size() - 2] * sa.back(), strb = sb[sb.size() - 2] * sb.back();
+  for (size_t d = r; d-- > 0;) {
+    const int64_t i = rem % sy[d];
+    rem /= sy[d];
+    const int64_t da = static_cast<int64_t>(d) - static_cast<int64_t>(r - (sa.size() - 2));
+    const int64_t db = static_cast<int64_t>(d) - static_cast<int64_t>(r - (sb.size() - 2));
+    if (da >= 0) {
+      if (sa[da] != 1) offa += i * stra;
+      stra *= sa[da];
     }
-    (*oa)[bi] = offa;
-    (*ob)[bi] = offb;
+    if (db >= 0) {
+      if (sb[db] != 1) offb += i * strb;
+      strb *= sb[db];
+    }
   }
+  *oa = offa;
+  *ob = offb;
 }
 
 constexpr int64_t kRowBlock = 32;  // rows of a per task: tasks = batches x row blocks
@@ -44,10 +36,10 @@ constexpr int64_t kRowBlock = 32;  // rows of a per task: tasks = batches x row 
 }  // namespace
 
 void matmul_forward(const float* a, const Shape& sa, const float* b, const Shape& sb, float* y, const Shape& sy) {
-  std::vector<int64_t> oa, ob;
-  batch_offsets(sa, sb, sy, &oa, &ob);
   const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
-  const int64_t nb = static_cast<int64_t>(oa.size()), blocks = (m + kRowBlock - 1) / kRowBlock;
+  int64_t nb = 1;
+  for (size_t i = 0; i + 2 < sy.size(); ++i) nb *= sy[i];
+  const int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
   const int64_t tasks = nb * blocks;
   const GemmFn gemm = select_gemm()->fn;
   const int64_t work = nb * m * n * k;
@@ -55,7 +47,9 @@ void matmul_forward(const float* a, const Shape& sa, const float* b, const Shape
   parallel_run(threads, [&](int t, int nt) {
     for (int64_t task = tasks * t / nt; task < tasks * (t + 1) / nt; ++task) {
       const int64_t bi = task / blocks, r0 = (task % blocks) * kRowBlock, rows = std::min(kRowBlock, m - r0);
-      gemm(rows, n, k, a + oa[bi] + r0 * k, k, b + ob[bi], n, y + bi * m * n + r0 * n, n);
+      int64_t oa = 0, ob = 0;
+      batch_offset(sa, sb, sy, bi, &oa, &ob);
+      gemm(rows, n, k, a + oa + r0 * k, k, b + ob, n, y + bi * m * n + r0 * n, n);
     }
   });
 }
@@ -73,9 +67,8 @@ void attention_forward(const float* q, const Shape& sq, const float* k, const Sh
   int64_t nb = 1;
   for (size_t i = 0; i + 2 < r; ++i) nb *= sq[i];
   // The mask broadcasts to [..., S, T]: strides per batch index, row and column.
-  Shape scores(sq.begin(), sq.end() - 1);
-  scores.push_back(tt);
-  std::vector<int64_t> mstride(r, 0);
+  Dims mstride;
+  mstride.fill(0);
   if (mask) {
     int64_t acc = 1;
     for (size_t i = 0; i < smask.size(); ++i) {
@@ -121,7 +114,6 @@ int64_t attention_bshd_workspace_floats(const Shape&, const Shape& sk) {
 void attention_bshd_forward(const float* q, const Shape& sq, const float* k, const Shape& sk, const float* v,
                             const Shape& sv, const float* mask, const Shape& smask, float scale, float* y, float* ws) {
   const int64_t nb = sq[0], s = sq[1], h = sq[2], d = sq[3], tt = sk[1], e = sv[3];
-  const Shape scores = {nb, h, s, tt};
   int64_t mstride[4] = {0, 0, 0, 0};
   if (mask) {
     int64_t acc = 1;
@@ -155,7 +147,6 @@ void attention_bshd_forward(const float* q, const Shape& sq, const float* k, con
       }
     }
   });
-  (void)scores;
 }
 
 }  // namespace spiralkit

@@ -80,12 +80,14 @@ void channel_affine_forward(const float* x, float* y, int64_t n, int64_t c, int6
 }
 
 // Generic: every input element adds into its output slot (a reduced dim maps to index 0).
-void reduce_mean_forward(const float* x, const Shape& sx, const std::vector<bool>& reduced, float* y) {
+void reduce_mean_forward(const float* x, const Shape& sx, uint32_t reduced_bits, float* y) {
   const size_t r = sx.size();
-  std::vector<int64_t> ostride(r, 0);
+  auto reduced = [&](size_t d) { return ((reduced_bits >> d) & 1u) != 0; };
+  Dims ostride;
+  ostride.fill(0);
   int64_t out_n = 1, count = 1;
   for (size_t d = r; d-- > 0;) {
-    if (reduced[d]) {
+    if (reduced(d)) {
       count *= sx[d];
     } else {
       ostride[d] = out_n;
@@ -97,14 +99,15 @@ void reduce_mean_forward(const float* x, const Shape& sx, const std::vector<bool
   for (int64_t d : sx) total *= d;
   // Fast path: reducing only trailing dims (rows of a matrix), the LayerNorm-decomposed case.
   size_t first_red = r;
-  while (first_red > 0 && reduced[first_red - 1]) --first_red;
+  while (first_red > 0 && reduced(first_red - 1)) --first_red;
   bool trailing = true;
-  for (size_t d = 0; d < first_red; ++d) trailing = trailing && !reduced[d];
+  for (size_t d = 0; d < first_red; ++d) trailing = trailing && !reduced(d);
   if (trailing && count > 0) {
     for (int64_t o = 0; o < out_n; ++o) y[o] = row_sum(x + o * count, count) / static_cast<float>(count);
     return;
   }
-  std::vector<int64_t> idx(r, 0);
+  Dims idx;
+  idx.fill(0);
   for (int64_t e = 0; e < total; ++e) {
     int64_t off = 0;
     for (size_t d = 0; d < r; ++d) off += idx[d] * ostride[d];

@@ -4,6 +4,7 @@
 // library's thread count.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -13,6 +14,9 @@
 #include "spiralkit_kernels/unary.h"
 
 namespace spiralkit {
+
+// Per-dim scratch on the stack: the ops below keep run free of heap allocation.
+using Dims = std::array<int64_t, GraphBuilder::kMaxRank>;
 
 // --- elementwise (elementwise.cc)
 void binary_forward(BinaryKind kind, const float* a, const Shape& sa, const float* b, const Shape& sb, float* y,
@@ -28,7 +32,8 @@ void layernorm_forward(const float* x, float* y, int64_t rows, int64_t cols, con
 // Per-channel y = x * a[c] + b[c] over [N, C, inner].
 void channel_affine_forward(const float* x, float* y, int64_t n, int64_t c, int64_t inner, const float* a,
                             const float* b);
-void reduce_mean_forward(const float* x, const Shape& sx, const std::vector<bool>& reduced, float* y);
+// reduced: bit d set when dim d is reduced.
+void reduce_mean_forward(const float* x, const Shape& sx, uint32_t reduced, float* y);
 
 // --- pooling, NCHW (pool.cc); p = [kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, ceil, count_include_pad]
 void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy);

@@ -29,10 +29,9 @@ void transpose_forward(const void* x, const Shape& sx, const std::vector<int64_t
   const size_t r = sx.size();
   int64_t total = prod(sx, 0, r);
   if (total == 0) return;
-  std::vector<int64_t> in_stride(r, 1);
+  Dims in_stride, sy, st;
+  in_stride[r - 1] = 1;
   for (size_t d = r - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * sx[d + 1];
-  Shape sy(r);
-  std::vector<int64_t> st(r);
   for (size_t i = 0; i < r; ++i) {
     sy[i] = sx[perm[i]];
     st[i] = in_stride[perm[i]];
@@ -44,7 +43,8 @@ void transpose_forward(const void* x, const Shape& sx, const std::vector<int64_t
     // tile transpose (rows = the dim that becomes last, cols = the input's last) by the kernel.
     size_t p = 0;
     while (perm[p] != static_cast<int64_t>(r) - 1) ++p;
-    std::vector<int64_t> out_stride(r, 1);
+    Dims out_stride;
+    out_stride[r - 1] = 1;
     for (size_t d = r - 1; d-- > 0;) out_stride[d] = out_stride[d + 1] * sy[d + 1];
     const int64_t rows = sy[r - 1], cols = sy[p], ldi = st[r - 1], ldo = out_stride[p];
     const int64_t blocks = total / (rows * cols);
@@ -119,7 +119,9 @@ void split_forward(const void* x, const Shape& sx, int64_t axis, const std::vect
 void slice_forward(const void* x, const Shape& sx, const std::vector<int64_t>& spec, void* y, const Shape& sy,
                    int64_t elem) {
   const size_t r = sx.size();
-  std::vector<int64_t> first(r, 0), step(r, 1);
+  Dims first, step;
+  first.fill(0);
+  step.fill(1);
   for (size_t i = 0; i < spec.size(); i += 4) {
     int64_t axis = 0, f = 0, count = 0;
     normalize_axis(spec[i], r, &axis);
@@ -129,7 +131,8 @@ void slice_forward(const void* x, const Shape& sx, const std::vector<int64_t>& s
   }
   int64_t total = prod(sy, 0, r);
   if (total == 0) return;
-  std::vector<int64_t> in_stride(r, 1);
+  Dims in_stride;
+  in_stride[r - 1] = 1;
   for (size_t d = r - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * sx[d + 1];
   const int64_t inner = sy[r - 1];
   const char* src = static_cast<const char*>(x);
