@@ -83,10 +83,16 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
   thread_local std::vector<float> padded;
   if (padded.size() < static_cast<size_t>(hp * wp + slack)) padded.resize(static_cast<size_t>(hp * wp + slack));
   float* P = padded.data();
-  // Zero the padded plane, then copy the rows in with (masked) vectors: for 7x7 or 14x14 planes
-  // per-row memset/memcpy calls would cost more than the convolution itself.
+  // Copy the rows in with (masked) vectors and zero only the padding around them: for 7x7 or
+  // 14x14 planes per-row memset/memcpy calls would cost more than the convolution itself, and on
+  // large planes zeroing the interior first would write every value twice.
   const int64_t total = (hp * wp + W - 1) / W * W;  // within the slack
-  for (int64_t i = 0; i < total; i += W) V::store(P + i, V::zero());
+  auto zero = [&](int64_t from, int64_t to) {  // [from, to) of P
+    int64_t i = from;
+    for (; i + W <= to; i += W) V::store(P + i, V::zero());
+    if (i < to) V::store_n(P + i, V::zero(), static_cast<int>(to - i));
+  };
+  zero(0, a.pad_h * wp + a.pad_w);  // top rows and the first row's left pad
   for (int64_t h = 0; h < a.in_h; ++h) {
     float* row = P + (h + a.pad_h) * wp + a.pad_w;
     const float* src = a.x + h * a.in_w;
@@ -96,7 +102,11 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
       const int n = static_cast<int>(a.in_w - c);
       V::store_n(row + c, V::load_n(src + c, n), n);
     }
+    // This row's right pad and the next row's left pad (or, after the last row, everything left).
+    const int64_t end = (row - P) + a.in_w;
+    zero(end, h + 1 < a.in_h ? end + 2 * a.pad_w : total);
   }
+  if (a.in_h == 0) zero(a.pad_h * wp + a.pad_w, total);
   if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w && a.stride_w <= 2) {
     if (a.stride_w == 1) dw3x3_rows<V, 1>(a, P, wp); else dw3x3_rows<V, 2>(a, P, wp);
     return;
