@@ -178,6 +178,22 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
   const int64_t mw = geo.mw;
   const bool copy = geo.copy;
   const int threads = std::max(1, get_num_threads());
+  // Panels [q0, q1) of group g on the planes at src, into the wide scratch; then those output
+  // rows compacted into the image's y with the epilogue.
+  auto run_panels = [&](const float* src, float* widep, float* yi, int64_t g, int64_t q0, int64_t q1) {
+    XtArgs a{src + g * cin_g * channel, 1, mw, widep, mw, bias, act};
+    spmm->fn(view, q0, q1, a);
+    const int64_t n1 = std::min<int64_t>(q1 * view.r, s.out_channels);
+    for (int64_t n = q0 * view.r; n < n1; ++n) {
+      for (int64_t oh = 0; oh < s.out_h; ++oh)
+        std::copy(widep + n * mw + oh * wq, widep + n * mw + oh * wq + s.out_w, yi + n * pixels + oh * s.out_w);
+      ep.apply(yi + n * pixels, pixels, 1, pixels);
+    }
+  };
+  auto group_panels = [&](int64_t g, int64_t* p0, int64_t* p1) {
+    *p0 = g * cout_g / view.r;
+    *p1 = ((g + 1) * cout_g + view.r - 1) / view.r;
+  };
   if (split_images(s, threads)) {
     // Whole images per thread, each with its own planes and wide output: no barriers at all
     // (a batch of small images is otherwise dominated by two barriers per image).
@@ -192,15 +208,9 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
         const float* src = copy ? xpp : xi;
         float* yi = y + img * s.out_channels * pixels;
         for (int64_t g = 0; g < s.groups; ++g) {
-          const int64_t gp0 = g * cout_g / view.r, gp1 = ((g + 1) * cout_g + view.r - 1) / view.r;
-          XtArgs a{src + g * cin_g * channel, 1, mw, widep, mw, bias, act};
-          spmm->fn(view, gp0, gp1, a);
-          const int64_t n1 = std::min<int64_t>(gp1 * view.r, s.out_channels);
-          for (int64_t n = gp0 * view.r; n < n1; ++n) {
-            for (int64_t oh = 0; oh < s.out_h; ++oh)
-              std::copy(widep + n * mw + oh * wq, widep + n * mw + oh * wq + s.out_w, yi + n * pixels + oh * s.out_w);
-            ep.apply(yi + n * pixels, pixels, 1, pixels);
-          }
+          int64_t gp0 = 0, gp1 = 0;
+          group_panels(g, &gp0, &gp1);
+          run_panels(src, widep, yi, g, gp0, gp1);
         }
       }
     });
@@ -219,17 +229,10 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
       const float* src = copy ? xpp : xi;
       float* yi = y + img * s.out_channels * pixels;
       for (int64_t g = 0; g < s.groups; ++g) {
-        const int64_t gp0 = g * cout_g / view.r, gp1 = ((g + 1) * cout_g + view.r - 1) / view.r;
+        int64_t gp0 = 0, gp1 = 0;
+        group_panels(g, &gp0, &gp1);
         const int64_t q0 = split_panels(view, gp0, gp1, t, nt), q1 = split_panels(view, gp0, gp1, t + 1, nt);
-        if (q1 <= q0) continue;
-        XtArgs a{src + g * cin_g * channel, 1, mw, widep, mw, bias, act};
-        spmm->fn(view, q0, q1, a);
-        const int64_t n1 = std::min<int64_t>(q1 * view.r, s.out_channels);
-        for (int64_t n = q0 * view.r; n < n1; ++n) {
-          for (int64_t oh = 0; oh < s.out_h; ++oh)
-            std::copy(widep + n * mw + oh * wq, widep + n * mw + oh * wq + s.out_w, yi + n * pixels + oh * s.out_w);
-          ep.apply(yi + n * pixels, pixels, 1, pixels);
-        }
+        if (q1 > q0) run_panels(src, widep, yi, g, q0, q1);
       }
       if (copy && img + 1 < s.batch) {
 #pragma omp barrier  // the next image overwrites the planes

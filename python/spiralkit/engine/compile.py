@@ -55,10 +55,6 @@ def _input_shapes(graph_inputs, examples: dict):
     return shapes, max(batch or 1, 1), batched
 
 
-def _is_model_proto(source) -> bool:
-    return type(source).__name__ == "ModelProto"
-
-
 def _load_onnx(source):
     try:
         import onnx
@@ -119,22 +115,18 @@ def compile(source, example_input=None, *, threads=None, pattern=None, tune=Fals
 
     if threads is not None:
         spiralkit.set_num_threads(int(threads))
-    exported = False
     if type(source).__module__.startswith("torch") or hasattr(source, "state_dict"):
         from spiralkit.engine.torch_frontend import export_module
 
         if example_input is None:
             raise ValueError("example_input: required to compile a torch module")
         source, example_input = export_module(source, example_input)
-        exported = True
-    owned = exported or not _is_model_proto(source)  # loaded from a path or exported here: ours to empty
     model = _load_onnx(source)
     from spiralkit.engine.onnx_import import import_onnx
 
     graph_inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     shapes, batch, batched = _input_shapes(graph_inputs, _example_dict(example_input, [i.name for i in graph_inputs]))
-    builder, importer = import_onnx(model, shapes, batch, pattern, batched, consume=owned)
-    del model, importer
+    builder, importer = import_onnx(model, shapes, batch, pattern, batched)
     engine = Engine(builder.build(batch, True))
     if tune:
         examples = {n: np.zeros(shapes[n], np.float32 if dt == np.float32 else np.int64) for n, dt, _ in engine._inputs}

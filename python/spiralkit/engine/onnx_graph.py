@@ -25,21 +25,13 @@ class ONode:
 
 
 class OGraph:
-    def __init__(self, model, consume: bool = False):
-        """consume: the caller owns `model` (loaded from a path or exported here): each
-        initializer is dropped from it once converted, so compile never holds two copies."""
+    def __init__(self, model):
         import onnx
         from onnx import helper, numpy_helper
 
         g = model.graph
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-        self.consts: dict[str, np.ndarray] = {}
-        if consume:
-            while len(g.initializer):
-                t = g.initializer.pop()
-                self.consts[t.name] = numpy_helper.to_array(t)
-        else:
-            self.consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
         self.inputs = [i for i in g.input if i.name not in self.consts]
         self.outputs = [o.name for o in g.output]
         self.nodes: list[ONode] = []

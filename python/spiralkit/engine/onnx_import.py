@@ -46,8 +46,8 @@ def _unsupported(node: ONode, why: str = "") -> UnsupportedError:
 
 
 class Importer:
-    def __init__(self, model, input_shapes: dict, batch: int, pattern=None, batched=None, consume=False):
-        self.g = OGraph(model, consume)
+    def __init__(self, model, input_shapes: dict, batch: int, pattern=None, batched=None):
+        self.g = OGraph(model)
         self.g.rewrite()
         self.b = lib().GraphBuilder()
         self.batch = batch
@@ -620,8 +620,7 @@ class Importer:
         return self.node("Gather", n, [did, iid], [axis], dtype=dt)
 
 
-def import_onnx(model, input_shapes: dict, batch: int, pattern=None, batched=None, consume=False):
-    """Lower `model` (an onnx.ModelProto) into a GraphBuilder; returns (builder, importer).
-    consume: `model` belongs to the caller's compile and may be emptied of its weights."""
-    imp = Importer(model, input_shapes, batch, pattern, batched, consume)
+def import_onnx(model, input_shapes: dict, batch: int, pattern=None, batched=None):
+    """Lower `model` (an onnx.ModelProto) into a GraphBuilder; returns (builder, importer)."""
+    imp = Importer(model, input_shapes, batch, pattern, batched)
     return imp.run(), imp
