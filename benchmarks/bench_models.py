@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE.parent / "python"))  # run from a checkout without i
 
 import numpy as np  # noqa: E402
 
+from spiralkit.bench import zoo  # noqa: E402
 from spiralkit.bench.zoo import ZOO as ALL_MODELS  # noqa: E402
 DEFAULT_MODELS = ("resnet50", "mobilenet_v2", "bert")
 
@@ -49,11 +50,14 @@ def _csv(kind):
     return parse
 
 
+def rebuild_spec(name: str, args) -> dict:
+    """The zoo.build_model arguments a child process rebuilds the model with."""
+    return {"name": name, "seq": args.seq, "bert_layers": args.bert_layers, "image": args.image}
+
+
 def build_model(name: str, args):
     """The unpruned torch model and a function ``batch -> example (numpy)``, fixed seeds."""
-    from spiralkit.bench.zoo import build_model as zoo_build
-
-    return zoo_build(name, seq=args.seq, bert_layers=args.bert_layers, image=args.image)
+    return zoo.build_model(**rebuild_spec(name, args))
 
 
 def cases(args):
@@ -98,16 +102,15 @@ def _bench_kwargs(args, memory: bool) -> dict:
 
 
 def run_child(case_dir: Path, out_path: Path) -> int:
-    """One repeat in its own process: load the saved model/example, bench, write JSON."""
-    import torch
-
+    """One repeat in its own process: rebuild the zoo model, load its pruned weights (safetensors)
+    and the example, bench, write JSON."""
     from spiralkit.bench.model_bench import bench_model
 
     spec = json.loads((case_dir / "case.json").read_text())
-    model = torch.load(case_dir / "model.pt", weights_only=False)
+    model = zoo.rebuild(spec["rebuild"], case_dir / "model.safetensors")
     example = np.load(case_dir / f"example_b{spec['case']['batch']}.npy")
     res = bench_model(case_dir / "model.onnx", model, example, name=spec["name"], case=spec["case"], echo=None,
-                      **spec["kwargs"])
+                      rebuild=spec["rebuild"], **spec["kwargs"])
     out_path.write_text(json.dumps(res))
     return 0
 
@@ -148,7 +151,6 @@ def main(argv=None) -> int:
 
     import torch
 
-    from spiralkit.bench import zoo
     from spiralkit.bench.model_bench import OutputMismatch, bench_model, format_table, machine_info
 
     torch.set_num_threads(args.threads)
@@ -181,19 +183,19 @@ def main(argv=None) -> int:
             print(f"\n== {tag}: weight sparsity {measured:.4f}, prune+export {time.perf_counter() - t0:.1f}s, "
                   f"onnx {onnx_path.stat().st_size / 2**20:.1f} MB")
             if args.repeats > 1:
-                torch.save(model, case_dir / "model.pt")
+                zoo.save_weights(model, case_dir / "model.safetensors")
             for batch in args.batch:
                 case = zoo.case_record(model_name, pattern, sparsity, batch, measured, fold_bn=not args.keep_bn)
                 example = example_fn(batch)
                 try:
                     if args.repeats <= 1:
                         res = bench_model(onnx_path, model, example, name=model_name, case=case,
-                                          **_bench_kwargs(args, not args.no_memory))
+                                          rebuild=rebuild_spec(model_name, args), **_bench_kwargs(args, not args.no_memory))
                     else:
                         np.save(case_dir / f"example_b{batch}.npy", example)
                         runs = []
                         for i in range(args.repeats):
-                            spec = {"name": model_name, "case": case,
+                            spec = {"name": model_name, "case": case, "rebuild": rebuild_spec(model_name, args),
                                     "kwargs": _bench_kwargs(args, not args.no_memory and i == 0)}
                             (case_dir / "case.json").write_text(json.dumps(spec))
                             out = case_dir / f"run_b{batch}_{i}.json"

@@ -205,7 +205,7 @@ def status():
                 k, v = line.split(":", 1)
                 out[k] = int(v.split()[0])
     return out
-engine, onnx_path, example_path, model_path, threads, calls = sys.argv[1:7]
+engine, onnx_path, example_path, model_path, threads, calls, rebuild_json = sys.argv[1:8]
 threads, calls = int(threads), int(calls)
 import numpy as np
 example = np.load(example_path)
@@ -222,7 +222,8 @@ from spiralkit.bench import model_bench as mb
 if engine == "onnxruntime":
     fn = mb._ort_runner(onnx_path, example, threads)
 elif engine == "torch":
-    model = torch.load(model_path, weights_only=False)
+    from spiralkit.bench import zoo
+    model = zoo.rebuild(json.loads(rebuild_json), model_path)
     fn = mb._torch_runner(model, example, threads)
 else:
     eng = mb._spiralkit_engine(onnx_path, example, threads)
@@ -246,10 +247,10 @@ def _child_env() -> dict:
 
 
 def _measure_memory(engine: str, onnx_path: str, example_path: str, model_path: str | None, threads: int,
-                    calls: int = 4, timeout: float = 900) -> dict:
+                    calls: int = 4, timeout: float = 900, rebuild: dict | None = None) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", _MEM_CHILD, engine, onnx_path, example_path, model_path or "-", str(threads),
-         str(calls)],
+         str(calls), json.dumps(rebuild or {})],
         capture_output=True, text=True, timeout=timeout, env=_child_env(),
     )
     for line in proc.stdout.splitlines():
@@ -313,7 +314,8 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
                 rounds: int = 20, warmup: int = 3, calls: int = 20, min_block_s: float = 0.02, gap_s: float = 0.005,
                 rewarm: int = 1,
                 tol: float = 1e-3, memory: bool = True, ort_spinning: bool | None = None, name: str | None = None,
-                case: dict | None = None, echo: Callable[[str], None] | None = print) -> dict:
+                case: dict | None = None, echo: Callable[[str], None] | None = print,
+                rebuild: dict | None = None) -> dict:
     """Benchmark ``engines`` on one model side by side; see the module docstring for the protocol.
 
     ``onnx_path`` is the model's ONNX file (what ONNX Runtime and spiralkit load); ``torch_model``
@@ -324,7 +326,10 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
     engine's steady-state latency, not the hand-over from the previous engine (ONNX Runtime's
     spinning workers and torch's OpenMP team compete for the same cores for a while after a call;
     measured here, torch eager ran ~3x slower right after an ONNX Runtime call without the re-warm).
-    ``case`` (pattern, sparsity, batch...) is copied into the result.
+    ``case`` (pattern, sparsity, batch...) is copied into the result. ``rebuild`` (the
+    :func:`spiralkit.bench.zoo.build_model` arguments of a zoo model) lets the torch memory child
+    rebuild the module and load its weights from safetensors; without it torch's peak memory is not
+    measured (modules are never pickled).
 
     An engine that is not available (``spiralkit.compile`` missing, an ``UnsupportedError``) is
     reported with ``status: "skipped"`` and its reason; a wrong output raises :class:`OutputMismatch`.
@@ -416,18 +421,17 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
             ex_path = os.path.join(tmp, "example.npy")
             np.save(ex_path, example)
             model_path = None
-            if "torch" in runners:
-                model_path = os.path.join(tmp, "model.pt")
-                try:
-                    torch.save(torch_model, model_path)
-                except Exception:  # noqa: BLE001 - an unpicklable module: no torch memory figure
-                    model_path = None
+            if "torch" in runners and rebuild:
+                from spiralkit.bench.zoo import save_weights
+
+                model_path = os.path.join(tmp, "model.safetensors")
+                save_weights(torch_model, model_path)
             for e in runners:
                 if e == "torch" and model_path is None:
-                    info[e]["memory"] = {"error": "model is not picklable"}
+                    info[e]["memory"] = {"error": "not a zoo model: the module cannot be rebuilt in a child"}
                     continue
                 try:
-                    info[e]["memory"] = _measure_memory(e, onnx_path, ex_path, model_path, threads)
+                    info[e]["memory"] = _measure_memory(e, onnx_path, ex_path, model_path, threads, rebuild=rebuild)
                 except subprocess.TimeoutExpired:
                     info[e]["memory"] = {"error": "memory child timed out"}
                 if "error" in info[e]["memory"]:

@@ -21,7 +21,7 @@ import numpy as np
 
 ZOO = ("resnet50", "mobilenet_v2", "bert", "minilm")
 
-__all__ = ["ZOO", "build_model", "case_record", "case_tag", "prune_and_export", "zoo_case"]
+__all__ = ["ZOO", "build_model", "case_record", "case_tag", "prune_and_export", "rebuild", "save_weights", "zoo_case"]
 
 
 def build_model(name: str, *, seq: int = 128, bert_layers: int = 4, image: int = 224):
@@ -48,6 +48,24 @@ def build_model(name: str, *, seq: int = 128, bert_layers: int = 4, image: int =
         return torch.randn(batch, 3, image, image, generator=g).numpy()
 
     return model.eval(), example
+
+
+def save_weights(model, path) -> None:
+    """The (pruned) model's tensors as safetensors: what another process needs, besides the zoo
+    spec, to rebuild it. Modules are never pickled (a pickle runs code when loaded)."""
+    from safetensors.torch import save_model
+
+    save_model(model, os.fspath(path))
+
+
+def rebuild(spec: dict, weights_path):
+    """The model ``build_model(**spec)`` makes, with the tensors :func:`save_weights` wrote (every
+    tensor must match by name and shape)."""
+    from safetensors.torch import load_model
+
+    model, _ = build_model(**spec)
+    load_model(model, os.fspath(weights_path), strict=True)
+    return model.eval()
 
 
 def case_tag(name: str, pattern: str, sparsity: float) -> str:
@@ -79,7 +97,7 @@ def zoo_case(name: str, pattern: str, sparsity: float, batch: int, workdir, *, s
     pruned to ``pattern``/``sparsity`` (0: dense), exported to ``workdir/<tag>/model.onnx``.
 
     Returns ``{"name", "tag", "model" (torch), "example" (numpy, batch ``batch``), "onnx_path",
-    "case", "prepare_s"}``."""
+    "case", "rebuild" (the ``build_model`` arguments, for :func:`rebuild`), "prepare_s"}``."""
     from spiralkit.patterns import parse_pattern
 
     if name not in ZOO:
@@ -99,4 +117,5 @@ def zoo_case(name: str, pattern: str, sparsity: float, batch: int, workdir, *, s
     model, measured = prune_and_export(base, example_fn, pattern, sparsity, onnx_path, fold_bn=fold_bn)
     return {"name": name, "tag": tag, "model": model, "example": example_fn(batch), "onnx_path": onnx_path,
             "case": case_record(name, pattern, sparsity, batch, measured, fold_bn),
+            "rebuild": {"name": name, "seq": seq, "bert_layers": bert_layers, "image": image},
             "prepare_s": time.perf_counter() - t0}

@@ -144,6 +144,7 @@ def run_model(args) -> int:
                 print(f"== {c['tag']}: weight sparsity {c['case']['measured_sparsity']:.4f}, build+prune+export "
                       f"{c['prepare_s']:.1f}s, onnx {size / 2**20:.1f} MB, input {list(c['example'].shape)}")
                 res = bench_model(c["onnx_path"], c["model"], c["example"], name=args.source, case=c["case"],
+                                  rebuild=c["rebuild"],
                                   **kwargs)
                 res["onnx"] = f"(temporary, removed) {c['tag']}/model.onnx"
     except OutputMismatch as exc:  # a fast wrong answer is a failure, not a result
