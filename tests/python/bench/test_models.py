@@ -221,3 +221,19 @@ def test_memory_child_reports_peak_rss(tmp_path):
     mem = B._measure_memory("onnxruntime", str(path), str(tmp_path / "x.npy"), None, threads=1, calls=1, timeout=120)
     assert "error" not in mem, mem
     assert mem["peak_mb"] >= mem["import_mb"] > 0 and mem["model_peak_mb"] >= 0
+
+
+def test_zoo_rebuild_round_trips_pruned_weights_and_refuses_a_foreign_file(tmp_path):
+    """Benchmark children get a zoo spec and safetensors weights, never a pickled module."""
+    from spiralkit.bench import zoo
+
+    model, _ = zoo.build_model("mobilenet_v2", image=64)
+    M.prune_model(model, "4x1", 0.9)
+    zoo.save_weights(model, tmp_path / "m.safetensors")
+    again = zoo.rebuild({"name": "mobilenet_v2", "image": 64}, tmp_path / "m.safetensors")
+    for (k, a), (k2, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert k == k2 and torch.equal(a, b)
+    bert, _ = zoo.build_model("bert", bert_layers=1, seq=8)
+    zoo.save_weights(bert, tmp_path / "bert.safetensors")
+    with pytest.raises(RuntimeError):
+        zoo.rebuild({"name": "mobilenet_v2", "image": 64}, tmp_path / "bert.safetensors")
