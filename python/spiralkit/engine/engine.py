@@ -20,7 +20,7 @@ class Engine:
     Only the leading (batch) dim may change between calls.
     """
 
-    def __init__(self, native, layers_patterns=None):
+    def __init__(self, native):
         self._native = native
         self._inputs = [(name, _DTYPES[code], tuple(dims)) for name, code, dims, _ in native.inputs()]
         self._batched = {name: batched for name, _, _, batched in native.inputs()}
@@ -95,8 +95,8 @@ class Engine:
         return self._native.run(self._arrays(inputs))
 
     def profile(self, inputs, repeats: int = 20) -> list:
-        """Per node: name, op, kernel and median-free mean milliseconds over `repeats` runs
-        (after one warm-up run), slowest first; where the time of a model goes."""
+        """Per node: name, op, kernel and its mean milliseconds over `repeats` runs (after one
+        warm-up run), slowest first: where the time of a model goes."""
         arrays = self._arrays(inputs)
         self._native.run(arrays)
         _, secs = self._native.profile(arrays, int(repeats))

@@ -55,7 +55,6 @@ class Importer:
         self.env: dict = {}
         self._const_ids: dict = {}
         self._shapes: dict = {}
-        self.layers: list = []  # (node name, pattern) of every packed weight
         self.batch_polymorphic = True
         for name, c in self.g.consts.items():
             self.env[name] = c
@@ -264,7 +263,6 @@ class Importer:
         w = np.ascontiguousarray(w, dtype=np.float32)
         pattern = self.pattern(n.name, w) if callable(self.pattern) else (self.pattern or detect_pattern(w))
         sw = spiralkit.pack(w, pattern)
-        self.layers.append((n.name, pattern))
         return self.b.add_weight(sw.native, list(w.shape))
 
     def _const(self, n, x, what):
