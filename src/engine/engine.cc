@@ -59,16 +59,25 @@ PlanChoice choice_of(const Node& n) {
   return static_cast<PlanChoice>(n.op == OpKind::kConv2d ? n.ints[12] : n.ints[1]);
 }
 
+// The kernel a Conv2d/Linear runs, by name; the derived layout it needs (dense values for
+// depthwise and dense GEMV, dense panels where the plan falls back) is built here, at plan time,
+// and only then: a sparse layer never holds a dense copy it does not use.
 std::string conv_kernel_name(const PackedWeight& w, const ConvShape& s, PlanChoice c) {
-  if (s.in_channels / s.groups == 1 && s.groups > 1) return "depthwise";
+  if (s.in_channels / s.groups == 1 && s.groups > 1) {
+    if (w.pattern.kind != PatternKind::kDense) w.dense_values();
+    return "depthwise";
+  }
   const PanelPack& p = plan_panels(w, s.out_h * s.out_w, c);
-  const bool dense = &p == &w.dense_panels() || w.pattern.kind == PatternKind::kDense;
+  const bool dense = w.pattern.kind == PatternKind::kDense || plan_dense(w, s.out_h * s.out_w, c);
   return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
 }
 
 std::string linear_kernel_name(const PackedWeight& w, int64_t m, PlanChoice c) {
   const bool dense = w.pattern.kind == PatternKind::kDense || plan_dense(w, m, c);
-  if (m < kGemvRows) return dense ? "dense gemv" : "sparse gemv " + std::to_string(w.gemv_panels().r) + "x1";
+  if (m < kGemvRows) {
+    if (dense && w.pattern.kind != PatternKind::kDense) w.dense_values();
+    return dense ? "dense gemv" : "sparse gemv " + std::to_string(w.gemv_panels().r) + "x1";
+  }
   const PanelPack& p = plan_panels(w, m, c);
   return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
 }
@@ -151,7 +160,6 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       if (asymmetric_pads(n)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       np.workspace_bytes = floats * 4;
       np.kernel = conv_kernel_name(w, s, choice_of(n));
-      w.dense_values();  // derived layouts the drivers build lazily are built now, outside run
     } else if (n.op == OpKind::kLinear) {
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
