@@ -1,6 +1,10 @@
 #include "hw/cpu_features.h"
 
 #include <sched.h>
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include <cstdlib>
 #include <fstream>
@@ -47,9 +51,14 @@ CpuFeatures detect() {
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   f.has_avx512_vnni = avx512 && __builtin_cpu_supports("avx512vnni");
+  f.has_avx_vnni = avx2 && __builtin_cpu_supports("avxvnni");
   f.detected = avx512 && avx2 ? Isa::kAvx512 : (avx2 ? Isa::kAvx2 : Isa::kScalar);
 #elif defined(__aarch64__)
   f.detected = Isa::kNeon;  // NEON is mandatory on AArch64
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  f.has_fma = true;
+  f.has_fp16 = (hwcap & HWCAP_FPHP) && (hwcap & HWCAP_ASIMDHP);
+  f.has_dotprod = hwcap & HWCAP_ASIMDDP;
 #endif
   f.active = f.detected;
   if (const char* env = std::getenv("SPIRALKIT_ISA")) {
@@ -82,6 +91,10 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
     case Isa::kNeon: return "neon";
+    case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kAvxVnni: return "avxvnni";
+    case Isa::kNeonFp16: return "neonfp16";
+    case Isa::kNeonDot: return "neondot";
   }
   return "?";
 }
@@ -92,7 +105,15 @@ const CpuFeatures& cpu_features() {
 }
 
 bool isa_allows(Isa needed) {
-  const Isa active = cpu_features().active;
+  const CpuFeatures& f = cpu_features();
+  const Isa active = f.active;
+  switch (needed) {
+    case Isa::kAvx512Vnni: return f.has_avx512_vnni && isa_allows(Isa::kAvx512);
+    case Isa::kAvxVnni: return f.has_avx_vnni && isa_allows(Isa::kAvx2);
+    case Isa::kNeonFp16: return f.has_fp16 && active == Isa::kNeon;
+    case Isa::kNeonDot: return f.has_dotprod && active == Isa::kNeon;
+    default: break;
+  }
   if (needed == Isa::kScalar) return true;
   if (needed == Isa::kNeon) return active == Isa::kNeon;
   if (active == Isa::kNeon) return false;

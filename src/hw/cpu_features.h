@@ -6,7 +6,19 @@
 
 namespace spiralkit {
 
-enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+// Base levels (kScalar < kAvx2 < kAvx512 on x86; kNeon on AArch64) plus extensions a kernel row may
+// need on top of its base level: a row tagged kAvx512Vnni runs where kAvx512 is active and the CPU
+// has AVX-512 VNNI, and so on. SPIRALKIT_ISA lowers the base level; extensions follow it.
+enum class Isa : int {
+  kScalar = 0,
+  kAvx2 = 1,
+  kAvx512 = 2,
+  kNeon = 3,
+  kAvx512Vnni = 4,  // kAvx512 + AVX512_VNNI (vpdpbusd on zmm)
+  kAvxVnni = 5,     // kAvx2 + AVX-VNNI (vpdpbusd on ymm, VEX-encoded)
+  kNeonFp16 = 6,    // kNeon + FEAT_FP16 arithmetic (hwcap asimdhp; Cortex-A76/A78, not A72)
+  kNeonDot = 7,     // kNeon + FEAT_DotProd (hwcap asimddp; SDOT/UDOT)
+};
 
 const char* isa_name(Isa isa);
 
@@ -17,6 +29,8 @@ struct CpuFeatures {
   std::string note;             // why a forced value was not honoured, if it was not
   bool has_fma = false;
   bool has_avx512_vnni = false;
+  bool has_avx_vnni = false;
+  bool has_fp16 = false;        // ARM FEAT_FP16 (asimdhp)
   bool has_dotprod = false;     // ARM SDOT
   int physical_cores = 1;
   int logical_cpus = 1;
