@@ -19,6 +19,17 @@ runs the four.
 ``--repeats N`` runs each case in N separate processes (peak memory measured in the first only) and
 reports the median and the min-max spread of the per-process medians (BENCHMARKS.md: a headline
 figure needs >= 3). Exit status 1 if any case failed (output mismatch or error).
+
+int8 (opt-in; the default run and its JSON are unchanged): ``--ort-int8`` adds ONNX Runtime on its own
+static QDQ int8 quantization of each case's ONNX file (``spiralkit.bench.ort_int8``: per-channel
+symmetric int8 weights, ``--int8-activation`` activations, ``--int8-calibration`` minmax|percentile
+over ``--calib-batches`` batches that differ from the timed example) as engine ``ort_int8``;
+``--engine-quantize int8`` adds ``spiralkit_int8`` (``spiralkit.compile(..., quantize="int8",
+calibration=<the same batches>)``, skipped where compile has no ``quantize=``). Both are checked
+against ONNX Runtime fp32 within ``--int8-tol`` (relative to max|ref|).
+
+    PYTHONPATH=python python benchmarks/bench_models.py --models bert --sparsity 0,0.9 \
+        --patterns unstructured,1x4 --engines onnxruntime --ort-int8 --no-memory
 """
 
 from __future__ import annotations
@@ -80,14 +91,14 @@ def _aggregate(runs: list[dict]) -> dict:
             continue
         agg = {k: v for k, v in first.items() if k != "samples_ms"}
         for key in ("median_ms", "p10_ms", "p90_ms", "speedup_vs_onnxruntime", "speedup_vs_torch",
-                    "effective_gflops", "useful_gflops", "rel_err_vs_onnxruntime"):
+                    "speedup_vs_ort_int8", "effective_gflops", "useful_gflops", "rel_err_vs_onnxruntime"):
             vals = [r[key] for r in recs if key in r]
             if vals:
                 agg[key] = statistics.median(vals) if key != "rel_err_vs_onnxruntime" else max(vals)
                 agg[f"runs_{key}"] = vals
         meds = agg["runs_median_ms"]
         agg["spread_ms"] = [min(meds), max(meds)]
-        for base in ("onnxruntime", "torch"):
+        for base in ("onnxruntime", "torch", "ort_int8"):
             vals = agg.get(f"runs_speedup_vs_{base}")
             if vals:
                 agg[f"speedup_vs_{base}_spread"] = [min(vals), max(vals)]
@@ -96,9 +107,38 @@ def _aggregate(runs: list[dict]) -> dict:
     return out
 
 
-def _bench_kwargs(args, memory: bool) -> dict:
-    return dict(engines=args.engines, threads=args.threads, rounds=args.rounds, warmup=args.warmup,
-                calls=args.calls, tol=args.tol, memory=memory, gap_s=args.gap_ms / 1e3, rewarm=args.rewarm)
+def _bench_kwargs(args, memory: bool, ort_int8_path=None) -> dict:
+    kw = dict(engines=args.engines, threads=args.threads, rounds=args.rounds, warmup=args.warmup,
+              calls=args.calls, tol=args.tol, memory=memory, gap_s=args.gap_ms / 1e3, rewarm=args.rewarm)
+    if args.ort_int8 or args.engine_quantize:  # only then: the default kwargs (and JSON) stay as they were
+        kw["engines"] = list(args.engines) + (["ort_int8"] if args.ort_int8 else []) + (
+            ["spiralkit_int8"] if args.engine_quantize else [])
+        kw.update(int8_tol=args.int8_tol, ort_int8_path=None if ort_int8_path is None else str(ort_int8_path))
+    return kw
+
+
+def int8_prepare(model_name: str, model, onnx_path: Path, case_dir: Path, args):
+    """The calibration batches (saved to case_dir for child processes) and, with --ort-int8, ONNX
+    Runtime's quantized file. Returns (calibration, ort_int8_path or None)."""
+    from spiralkit.bench import ort_int8
+
+    calib = ort_int8.calibration_batches(model_name, model, args.calib_batches, 1, image=args.image)
+    np.savez(case_dir / "calibration.npz", *calib)
+    if not args.ort_int8:
+        return calib, None
+    t0 = time.perf_counter()
+    q = ort_int8.quantize_ort_int8(onnx_path, calib, case_dir / "model.int8.onnx", method=args.int8_calibration,
+                                   activation=args.int8_activation)
+    check = ort_int8.run_both(onnx_path, q, calib[:2], threads=args.threads)
+    print(f"  ort int8 ({args.int8_activation} activations, {args.int8_calibration}): quantize "
+          f"{time.perf_counter() - t0:.1f}s, {Path(q).stat().st_size / 2**20:.1f} MB, on calibration data max rel err "
+          f"{check['max_rel_err']:.2e}, mean cosine {check['mean_cosine']:.5f}")
+    return calib, q
+
+
+def _load_calibration(case_dir: Path):
+    with np.load(case_dir / "calibration.npz") as z:
+        return [z[k] for k in z.files]
 
 
 def run_child(case_dir: Path, out_path: Path) -> int:
@@ -109,8 +149,11 @@ def run_child(case_dir: Path, out_path: Path) -> int:
     spec = json.loads((case_dir / "case.json").read_text())
     model = zoo.rebuild(spec["rebuild"], case_dir / "model.safetensors")
     example = np.load(case_dir / f"example_b{spec['case']['batch']}.npy")
+    kwargs = dict(spec["kwargs"])
+    if "spiralkit_int8" in kwargs["engines"]:
+        kwargs["int8_calibration"] = _load_calibration(case_dir)
     res = bench_model(case_dir / "model.onnx", model, example, name=spec["name"], case=spec["case"], echo=None,
-                      rebuild=spec["rebuild"], **spec["kwargs"])
+                      rebuild=spec["rebuild"], **kwargs)
     out_path.write_text(json.dumps(res))
     return 0
 
@@ -138,6 +181,13 @@ def main(argv=None) -> int:
     p.add_argument("--no-memory", action="store_true", help="skip the per-engine peak-memory subprocesses")
     p.add_argument("--workdir", help="where the ONNX files go (default: a temporary directory, removed)")
     p.add_argument("--json", help="write all results here")
+    p.add_argument("--ort-int8", action="store_true", help="add ONNX Runtime int8 (its static QDQ quantization)")
+    p.add_argument("--engine-quantize", choices=["int8"], help="add spiralkit int8 (compile(quantize='int8'))")
+    p.add_argument("--int8-calibration", choices=["minmax", "percentile"], default="minmax")
+    p.add_argument("--int8-activation", choices=["int8", "uint8"], default="uint8",
+                   help="ONNX Runtime's activation type (uint8: its fast U8S8 path on x86)")
+    p.add_argument("--calib-batches", type=int, default=8, help="calibration batches (batch 1 each)")
+    p.add_argument("--int8-tol", type=float, default=0.1, help="max relative error of int8 engines vs ORT fp32")
     p.add_argument("--_child", nargs=2, metavar=("CASE_DIR", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -184,19 +234,24 @@ def main(argv=None) -> int:
                   f"onnx {onnx_path.stat().st_size / 2**20:.1f} MB")
             if args.repeats > 1:
                 zoo.save_weights(model, case_dir / "model.safetensors")
+            calib = q_path = None
+            if args.ort_int8 or args.engine_quantize:
+                calib, q_path = int8_prepare(model_name, model, onnx_path, case_dir, args)
             for batch in args.batch:
                 case = zoo.case_record(model_name, pattern, sparsity, batch, measured, fold_bn=not args.keep_bn)
                 example = example_fn(batch)
                 try:
                     if args.repeats <= 1:
+                        extra = {"int8_calibration": calib} if args.engine_quantize else {}
                         res = bench_model(onnx_path, model, example, name=model_name, case=case,
-                                          rebuild=rebuild_spec(model_name, args), **_bench_kwargs(args, not args.no_memory))
+                                          rebuild=rebuild_spec(model_name, args),
+                                          **_bench_kwargs(args, not args.no_memory, q_path), **extra)
                     else:
                         np.save(case_dir / f"example_b{batch}.npy", example)
                         runs = []
                         for i in range(args.repeats):
                             spec = {"name": model_name, "case": case, "rebuild": rebuild_spec(model_name, args),
-                                    "kwargs": _bench_kwargs(args, not args.no_memory and i == 0)}
+                                    "kwargs": _bench_kwargs(args, not args.no_memory and i == 0, q_path)}
                             (case_dir / "case.json").write_text(json.dumps(spec))
                             out = case_dir / f"run_b{batch}_{i}.json"
                             proc = subprocess.run([sys.executable, __file__, "--_child", str(case_dir), str(out)],

@@ -41,9 +41,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["OutputMismatch", "bench_model", "format_table", "machine_info", "model_flops", "ENGINES"]
+__all__ = ["OutputMismatch", "bench_model", "format_table", "machine_info", "model_flops", "ENGINES", "INT8_ENGINES"]
 
 ENGINES = ("spiralkit", "onnxruntime", "torch")
+# Opt-in int8 engines (never in the default set): ONNX Runtime on its own static-QDQ quantization of
+# the same ONNX file (``ort_int8_path``), and spiralkit's ``compile(quantize="int8", calibration=...)``
+# (``int8_calibration``). Both are checked against ONNX Runtime fp32 with ``int8_tol``.
+INT8_ENGINES = ("ort_int8", "spiralkit_int8")
 
 
 class OutputMismatch(AssertionError):
@@ -193,6 +197,31 @@ def _spiralkit_engine(onnx_path: str, example: np.ndarray, threads: int):
     return compile_fn(onnx_path, example, threads=threads)
 
 
+def spiralkit_has_int8() -> bool:
+    """Whether this build's ``spiralkit.compile`` takes ``quantize=`` (the int8 engine path)."""
+    import inspect
+
+    try:
+        fn = _spiralkit_compile()
+    except Exception:  # noqa: BLE001 - no native extension
+        return False
+    if fn is None:
+        return False
+    try:
+        return "quantize" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _spiralkit_int8_engine(onnx_path: str, example: np.ndarray, threads: int, calibration):
+    import spiralkit
+
+    if not spiralkit_has_int8():
+        raise NotImplementedError("spiralkit.compile has no quantize= argument in this build (no int8 engine path)")
+    spiralkit.set_num_threads(threads)
+    return _spiralkit_compile()(onnx_path, example, threads=threads, quantize="int8", calibration=list(calibration))
+
+
 # ------------------------------------------------------------------------------------ memory children
 
 _MEM_CHILD = r"""
@@ -209,7 +238,7 @@ engine, onnx_path, example_path, model_path, threads, calls, rebuild_json = sys.
 threads, calls = int(threads), int(calls)
 import numpy as np
 example = np.load(example_path)
-if engine == "onnxruntime":
+if engine in ("onnxruntime", "ort_int8"):
     import onnxruntime
 elif engine == "torch":
     import torch
@@ -219,7 +248,7 @@ else:
 before = status()
 t0 = time.perf_counter()
 from spiralkit.bench import model_bench as mb
-if engine == "onnxruntime":
+if engine in ("onnxruntime", "ort_int8"):  # ort_int8: onnx_path is the quantized file
     fn = mb._ort_runner(onnx_path, example, threads)
 elif engine == "torch":
     from spiralkit.bench import zoo
@@ -315,7 +344,8 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
                 rewarm: int = 1,
                 tol: float = 1e-3, memory: bool = True, ort_spinning: bool | None = None, name: str | None = None,
                 case: dict | None = None, echo: Callable[[str], None] | None = print,
-                rebuild: dict | None = None) -> dict:
+                rebuild: dict | None = None, ort_int8_path=None, int8_calibration=None,
+                int8_tol: float = 0.1) -> dict:
     """Benchmark ``engines`` on one model side by side; see the module docstring for the protocol.
 
     ``onnx_path`` is the model's ONNX file (what ONNX Runtime and spiralkit load); ``torch_model``
@@ -334,6 +364,13 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
     An engine that is not available (``spiralkit.compile`` missing, an ``UnsupportedError``) is
     reported with ``status: "skipped"`` and its reason; a wrong output raises :class:`OutputMismatch`.
     Returns a JSON-serialisable dict.
+
+    int8 (opt-in, :data:`INT8_ENGINES`): ``"ort_int8"`` runs ONNX Runtime on ``ort_int8_path`` (e.g.
+    :func:`spiralkit.bench.ort_int8.quantize_ort_int8` of ``onnx_path``); ``"spiralkit_int8"`` compiles
+    ``onnx_path`` with ``quantize="int8", calibration=int8_calibration`` (skipped where ``compile`` has
+    no ``quantize=``). Both must be within ``int8_tol`` (relative to ``max|ref|``, like ``tol``) of ONNX
+    Runtime fp32; ``spiralkit_int8`` also records its error against ``ort_int8``. Records then carry
+    ``speedup_vs_ort_int8`` too.
     """
     import torch
 
@@ -341,9 +378,13 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
     onnx_path = os.fspath(onnx_path)
     example = np.ascontiguousarray(example)
     engines = tuple(engines)
-    unknown = set(engines) - set(ENGINES)
+    unknown = set(engines) - set(ENGINES) - set(INT8_ENGINES)
     if unknown:
-        raise ValueError(f"engines: unknown {sorted(unknown)}; expected a subset of {ENGINES}")
+        raise ValueError(f"engines: unknown {sorted(unknown)}; expected a subset of {ENGINES + INT8_ENGINES}")
+    if "ort_int8" in engines and ort_int8_path is None:
+        raise ValueError("ort_int8_path: needed for the 'ort_int8' engine")
+    if "spiralkit_int8" in engines and int8_calibration is None:
+        raise ValueError("int8_calibration: needed for the 'spiralkit_int8' engine")
     if "torch" in engines and torch_model is None:
         raise ValueError("torch_model: needed for the 'torch' engine")
     torch.set_num_threads(threads)
@@ -404,6 +445,28 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
             info["spiralkit"] = {"status": "skipped", "reason": f"{type(exc).__name__}: {exc}"}
             say(f"  spiralkit skipped: {type(exc).__name__}: {exc}")
 
+    if "ort_int8" in engines:
+        t0 = time.perf_counter()
+        runners["ort_int8"] = _ort_runner(os.fspath(ort_int8_path), example, threads, ort_spinning)
+        info["ort_int8"].update(build_s=time.perf_counter() - t0, artifact_bytes=os.path.getsize(ort_int8_path),
+                                artifact_kind="QDQ onnx file")
+    if "spiralkit_int8" in engines:
+        try:
+            t0 = time.perf_counter()
+            eng8 = _spiralkit_int8_engine(onnx_path, example, threads, int8_calibration)
+            info["spiralkit_int8"]["build_s"] = time.perf_counter() - t0
+            runners["spiralkit_int8"] = lambda: _single_output(eng8.run(example))
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    p = os.path.join(tmp, "model.spk")
+                    eng8.save(p)
+                    info["spiralkit_int8"].update(artifact_bytes=os.path.getsize(p), artifact_kind="eng.save file")
+            except Exception as exc:  # noqa: BLE001
+                info["spiralkit_int8"].update(artifact_bytes=None, artifact_kind=f"eng.save failed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - no int8 path in this build: report, keep the others
+            info["spiralkit_int8"] = {"status": "skipped", "reason": f"{type(exc).__name__}: {exc}"}
+            say(f"  spiralkit_int8 skipped: {type(exc).__name__}: {exc}")
+
     # ---- correctness first
     ref = np.asarray(ort_fn(), dtype=np.float64)
     for e in [e for e in engines if e in runners]:
@@ -411,9 +474,13 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
         err = _rel_err(fn(), ref)
         info[e]["rel_err_vs_onnxruntime"] = err
         say(f"  {e:12s} max rel err vs onnxruntime {err:.2e}")
-        if not err <= tol:
+        limit = int8_tol if e in INT8_ENGINES else tol
+        if not err <= limit:
             raise OutputMismatch(f"{result['model']}: {e} output differs from onnxruntime by {err:.3e} "
-                                 f"(relative to max|ref|; tolerance {tol:g})")
+                                 f"(relative to max|ref|; tolerance {limit:g})")
+    if "spiralkit_int8" in runners and "ort_int8" in runners:
+        info["spiralkit_int8"]["rel_err_vs_ort_int8"] = _rel_err(runners["spiralkit_int8"](),
+                                                                  np.asarray(runners["ort_int8"](), np.float64))
 
     # ---- peak memory, one fresh process per engine (before timing: nothing else runs meanwhile)
     if memory and runners:
@@ -430,8 +497,12 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
                 if e == "torch" and model_path is None:
                     info[e]["memory"] = {"error": "not a zoo model: the module cannot be rebuilt in a child"}
                     continue
+                if e == "spiralkit_int8":
+                    info[e]["memory"] = {"error": "not measured (the child has no calibration data)"}
+                    continue
                 try:
-                    info[e]["memory"] = _measure_memory(e, onnx_path, ex_path, model_path, threads, rebuild=rebuild)
+                    path = os.fspath(ort_int8_path) if e == "ort_int8" else onnx_path
+                    info[e]["memory"] = _measure_memory(e, path, ex_path, model_path, threads, rebuild=rebuild)
                 except subprocess.TimeoutExpired:
                     info[e]["memory"] = {"error": "memory child timed out"}
                 if "error" in info[e]["memory"]:
@@ -467,7 +538,7 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
             rounds=n_rounds, calls_per_round=inner[e], calls=n_rounds * inner[e],
             samples_ms=[t * 1e3 for t in ts],
         )
-        for base in ("onnxruntime", "torch"):
+        for base in ("onnxruntime", "torch") + (("ort_int8",) if "ort_int8" in samples else ()):
             if base in samples and base != e:
                 ratios = [b / a for a, b in zip(ts, samples[base])]
                 rec[f"speedup_vs_{base}"] = statistics.median(ratios)
@@ -500,8 +571,12 @@ def format_table(results) -> str:
     if isinstance(results, dict):
         results = [results]
     repeated = any(r.get("repeats", 1) > 1 for r in results)
-    head = (f"{'model':13} {'pattern':12} {'sparse':>6} {'batch':>5} {'engine':11} {'median ms':>10} "
-            f"{'p10-p90 ms':>17} {'xORT':>6} {'xtorch':>6} {'eff GF/s':>8} {'rel err':>8} {'artifact MB':>11} "
+    # int8 runs (opt-in) widen the engine column and add xORT8 (speed-up vs ONNX Runtime int8).
+    int8 = any(e in INT8_ENGINES for r in results for e in r["engines"])
+    ew = 14 if int8 else 11
+    head = (f"{'model':13} {'pattern':12} {'sparse':>6} {'batch':>5} {'engine':{ew}} {'median ms':>10} "
+            f"{'p10-p90 ms':>17} {'xORT':>6} {'xtorch':>6}" + (f" {'xORT8':>6}" if int8 else "") +
+            f" {'eff GF/s':>8} {'rel err':>8} {'artifact MB':>11} "
             f"{'peak MB':>8} {'+model MB':>9}" + (f" {'runs':>4} {'run medians min-max':>19}" if repeated else ""))
     lines = [head]
     for r in results:
@@ -509,7 +584,7 @@ def format_table(results) -> str:
         batch = c.get("batch", r.get("input_shape", [None])[0])
         for e, rec in r["engines"].items():
             prefix = (f"{r['model'][:13]:13} {str(c.get('pattern', '-'))[:12]:12} "
-                      f"{_fmt(c.get('sparsity'), '6.2f'):>6} {_fmt(batch, 'd'):>5} {e:11}")
+                      f"{_fmt(c.get('sparsity'), '6.2f'):>6} {_fmt(batch, 'd'):>5} {e:{ew}}")
             if rec.get("status") != "ok":
                 lines.append(f"{prefix} {rec.get('status')}: {rec.get('reason', '')}"[:200])
                 continue
@@ -518,6 +593,7 @@ def format_table(results) -> str:
             lines.append(
                 f"{prefix} {rec['median_ms']:10.3f} {rec['p10_ms']:8.3f}-{rec['p90_ms']:8.3f} "
                 f"{_fmt(rec.get('speedup_vs_onnxruntime'), '6.2f'):>6} {_fmt(rec.get('speedup_vs_torch'), '6.2f'):>6} "
+                + (f"{_fmt(rec.get('speedup_vs_ort_int8'), '6.2f'):>6} " if int8 else "") +
                 f"{_fmt(rec.get('effective_gflops'), '8.1f'):>8} {_fmt(rec.get('rel_err_vs_onnxruntime'), '8.1e'):>8} "
                 f"{_fmt(None if art is None else art / 2**20, '11.2f'):>11} {_fmt(mem.get('peak_mb'), '8.0f'):>8} "
                 f"{_fmt(mem.get('model_peak_mb'), '9.0f'):>9}"

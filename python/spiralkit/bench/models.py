@@ -334,7 +334,10 @@ def _minilm_self_attention(sa: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def minilm_hidden(seq: int = 128, path=None) -> MiniLMHidden:
     """The real pretrained MiniLM-L6 (``spiralkit.data.minilm.load_minilm``) wrapped by :class:`MiniLMHidden`."""
-    from spiralkit.data.minilm import load_minilm
+    try:  # the model moved to spiralkit.models.minilm; older trees keep it in spiralkit.data.minilm
+        from spiralkit.models.minilm import load_minilm
+    except ImportError:
+        from spiralkit.data.minilm import load_minilm
 
     return MiniLMHidden(load_minilm(path), seq).eval()
 
