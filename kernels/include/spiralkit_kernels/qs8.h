@@ -1,0 +1,118 @@
+// int8 kernels: int8 weights (symmetric, per-output-channel scale, so pruned zeros stay exact
+// zeros) x uint8 activations (asymmetric, one zero point) -> int32 accumulators -> a fused
+// epilogue (dequantize to fp32, or requantize to uint8; bias; ReLU/ReLU6).
+//
+// Why uint8 activations x int8 weights: that is exactly what x86 VNNI's vpdpbusd multiplies
+// (unsigned bytes of one operand by signed bytes of the other, 4 products summed into an int32
+// lane, no intermediate saturation, unlike AVX2's vpmaddubsw). NEON has no mixed-sign dot product
+// before FEAT_I8MM, so the SDOT kernels flip the activations to int8 (x ^ 0x80 = x - 128) and add
+// 128 * row_sum back. Every kernel must produce the same int32 accumulator,
+//   acc[n, i] = sum_k w[n, k] * (x[i, k] - x_zero_point),
+// and the same epilogue bits (fma(float(acc), scale[n], bias[n]), then max/min, then RNE rounding),
+// so every row is bit-exact against the scalar reference (kernels/reference/qs8-*-reference.cc).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "spiralkit_kernels/activation.h"
+
+namespace spiralkit {
+
+// A weight cut into panels of r rows over groups of 4 consecutive K columns (one VNNI/SDOT lane
+// group). r = 1: `1x4` blocks, each row its own list. r = 4: `4x4` blocks (the dense fallback is
+// every group of every panel). Block b of panel p holds rows i < r, lanes j < 4 at
+// vals[(b * r + i) * 4 + j], K column 4 * kidx[b] + j; lanes past K and rows past `rows` are 0.
+struct QPanelView {
+  int r = 1;
+  int64_t rows = 0, cols = 0;     // logical N x K
+  int64_t groups = 0;             // ceil(K / 4)
+  int64_t panels = 0;             // ceil(rows / r)
+  const int32_t* ptr = nullptr;   // [panels + 1] block offsets
+  const int32_t* kidx = nullptr;  // [blocks] K group of each block
+  const int8_t* vals = nullptr;   // [blocks * r * 4]
+  const int32_t* row_sum = nullptr;  // [rows] sum of the row's int8 values (zero-point correction)
+};
+
+// What happens after the int32 accumulation, per output row n (indices absolute):
+//   v = fma(float(acc), scale[n], bias ? bias[n] : 0), then act (kNone, kRelu or kRelu6 only),
+//   then either y_f32 = v, or y_u8 = clamp(nearbyint(v * out_inv_scale) + out_zero_point, 0, 255).
+struct QOutput {
+  const float* scale = nullptr;   // [rows]: x_scale * w_scale[n]
+  const float* bias = nullptr;    // [rows] or null
+  Activation act = Activation::kNone;
+  float* y_f32 = nullptr;         // exactly one of y_f32 / y_u8
+  uint8_t* y_u8 = nullptr;
+  float out_inv_scale = 1.0f;
+  int32_t out_zero_point = 0;
+};
+
+// Activations as "K x M in groups of 4" (the int8 twin of XtArgs): row i, K column 4g + j at
+// x[(g * ldx + i) * 4 + j]. ldx is a multiple of 16 and columns [m, ldx) are readable (kernels
+// load whole vectors); K columns past cols hold anything (the weight lanes there are zero).
+// Output: y[(n - y_row0) * ldy + i] for i < m.
+struct QXtArgs {
+  const uint8_t* x = nullptr;
+  int64_t ldx = 0;
+  int64_t m = 0;
+  int32_t x_zero_point = 0;
+  QOutput out;
+  int64_t ldy = 0;
+  int64_t y_row0 = 0;
+};
+
+// Rows of panels [p_begin, p_end) for all m columns.
+using QSpmmFn = void (*)(const QPanelView& w, int64_t p_begin, int64_t p_end, const QXtArgs& a);
+
+// One activation row (GEMV): x[k] (K padded to groups * 4 + 64 readable bytes), y[n - y_row0] for
+// the rows of panels [p_begin, p_end). spmv runs `1x4` panels, gemv dense `4x4` panels.
+struct QGemvArgs {
+  const uint8_t* x = nullptr;
+  int32_t x_zero_point = 0;
+  QOutput out;
+  int64_t y_row0 = 0;
+};
+using QGemvFn = void (*)(const QPanelView& w, int64_t p_begin, int64_t p_end, const QGemvArgs& a);
+
+// Depthwise 2-D convolution of one channel plane: uint8 input (zero point = padding value), int8
+// kh x kw filter, one output channel (scale/bias/act of QOutput indexed at [0]).
+struct QDwArgs {
+  const uint8_t* x = nullptr;  // in_h x in_w plane
+  int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  const int8_t* w = nullptr;   // kh x kw
+  int kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  int32_t x_zero_point = 0;
+  QOutput out;                 // y_f32 / y_u8: out_h x out_w plane; scale/bias point at this channel
+};
+using QDwConvFn = void (*)(const QDwArgs& a);
+
+// ---- the epilogue's scalar definition (the reference and the scalar rows use it; vector rows
+// reproduce it bit for bit)
+inline bool qs8_activation_supported(Activation act) {
+  return act == Activation::kNone || act == Activation::kRelu || act == Activation::kRelu6;
+}
+inline float qs8_dequantize(int32_t acc, float scale, float bias, Activation act) {
+  float v = std::fma(static_cast<float>(acc), scale, bias);
+  if (act == Activation::kRelu || act == Activation::kRelu6) v = v > 0.0f ? v : 0.0f;
+  if (act == Activation::kRelu6) v = v < 6.0f ? v : 6.0f;
+  return v;
+}
+inline uint8_t qs8_requantize(float v, float inv_scale, int32_t zero_point) {
+  float t = v * inv_scale;
+  const float lo = static_cast<float>(-zero_point), hi = static_cast<float>(255 - zero_point);
+  t = t > lo ? t : lo;  // clamp before rounding: the bounds are integers, so it commutes
+  t = t < hi ? t : hi;
+  return static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(t)) + zero_point);
+}
+inline void qs8_store(const QOutput& o, int64_t n, int32_t acc, float* yf, uint8_t* yq) {
+  const float v = qs8_dequantize(acc, o.scale[n], o.bias ? o.bias[n] : 0.0f, o.act);
+  if (yf) *yf = v; else *yq = qs8_requantize(v, o.out_inv_scale, o.out_zero_point);
+}
+
+// Scalar references over plain inputs: w dense int8 N x K row-major, x uint8 M x K row-major;
+// y[i * ldy + n] (M x N). The oracles of every test.
+void spiralkit_qs8_linear_ukernel__reference(const int8_t* w, int64_t n, int64_t k, const uint8_t* x, int64_t m,
+                                             int32_t x_zero_point, const QOutput& out, int64_t ldy);
+void spiralkit_qs8_dwconv_ukernel__reference(const QDwArgs& a);
+
+}  // namespace spiralkit

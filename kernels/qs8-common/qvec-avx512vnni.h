@@ -1,0 +1,48 @@
+// 16 int32 lanes (16 activation columns x 4 K values per zmm) for kernels built with the
+// -avx512vnni flags: vpdpbusd multiplies the uint8 activations by the int8 weights directly.
+// Internal linkage, like simd/vec-*.h.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "spiralkit_kernels/qs8.h"
+
+namespace {
+struct QVecAvx512Vnni {
+  using I = __m512i;
+  using F = __m512;
+  using X = __m512i;  // an activation/weight byte operand
+  static constexpr int W = 16;
+  static constexpr int32_t kXorBias = 0;  // activations used as they are
+  static I zero() { return _mm512_setzero_si512(); }
+  static I load_x(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  static I bcast_w(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  static I dot(I acc, I x, I w) { return _mm512_dpbusd_epi32(acc, x, w); }
+  static int32_t hsum(I a) { return _mm512_reduce_add_epi32(a); }
+
+  // The epilogue of qs8.h on `count` (<= W) lanes of row n.
+  static void store(const spiralkit::QOutput& o, int64_t n, I acc, int32_t corr, float* yf, uint8_t* yq,
+                    int count) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+    const F f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_set1_epi32(corr)));
+    F v = _mm512_fmadd_ps(f, _mm512_set1_ps(o.scale[n]), _mm512_set1_ps(o.bias ? o.bias[n] : 0.0f));
+    if (o.act != spiralkit::Activation::kNone) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    if (o.act == spiralkit::Activation::kRelu6) v = _mm512_min_ps(v, _mm512_set1_ps(6.0f));
+    if (yf) {
+      _mm512_mask_storeu_ps(yf, mask, v);
+      return;
+    }
+    F t = _mm512_mul_ps(v, _mm512_set1_ps(o.out_inv_scale));
+    t = _mm512_max_ps(t, _mm512_set1_ps(static_cast<float>(-o.out_zero_point)));
+    t = _mm512_min_ps(t, _mm512_set1_ps(static_cast<float>(255 - o.out_zero_point)));
+    const I q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(o.out_zero_point));
+    _mm_mask_storeu_epi8(yq, mask, _mm512_cvtusepi32_epi8(q));
+  }
+};
+}  // namespace

@@ -1,0 +1,8 @@
+// 1x4 blocks (one row, 4 consecutive K), K x M activations: 1 row(s) x 8 vectors register tile (QVecNeonDot).
+#include "qs8-common/qvec-neondot.h"
+#include "qs8-spmm/qs8-spmm-impl.h"
+#include "spiralkit_kernels/kernel-list-i8.h"
+
+void spiralkit::spiralkit_qs8_spmm_ukernel_1x4__neondot(const QPanelView& w, int64_t p_begin, int64_t p_end, const QXtArgs& a) {
+  qs8_spmm_xt<QVecNeonDot, 1, 8, false>(w, p_begin, p_end, a);
+}

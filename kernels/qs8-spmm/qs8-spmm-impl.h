@@ -1,0 +1,77 @@
+// The K x M template behind every vector qs8-spmm / qs8-gemm kernel file: a register tile of R
+// output rows (the panel) x NV vectors of M. Per block: NV loads of x (W columns x 4 K values
+// each), one 4-byte weight broadcast per row, R * NV dot products. DENSE: the panel holds every K
+// group in order (the dense fallback), so the group is the block's position and kidx is unused.
+// Include once per kernel file, after one qs8-common/qvec-*.h; everything here has internal linkage.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "spiralkit_kernels/qs8.h"
+
+namespace {
+
+template <class V, int R, int NV, bool DENSE>
+inline void qs8_spmm_strip(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end,
+                           const spiralkit::QXtArgs& a, int64_t m0, int last) {
+  using I = typename V::I;
+  using X = typename V::X;
+  constexpr int W = V::W;
+  const uint8_t* x = a.x + m0 * 4;
+  const int64_t ldx4 = a.ldx * 4;
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    const int64_t n0 = p * R;
+    const int valid = static_cast<int>(std::min<int64_t>(R, w.rows - n0));
+    I acc[R][NV];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
+    const int32_t b0 = w.ptr[p], b1 = w.ptr[p + 1];
+    for (int32_t b = b0; b < b1; ++b) {
+      const int64_t g = DENSE ? b - b0 : w.kidx[b];
+      const uint8_t* xr = x + g * ldx4;
+      X xv[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) xv[v] = V::load_x(xr + v * W * 4);
+      const int8_t* wb = w.vals + static_cast<int64_t>(b) * R * 4;
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const X wr = V::bcast_w(wb + r * 4);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::dot(acc[r][v], xv[v], wr);
+      }
+    }
+    for (int r = 0; r < valid; ++r) {
+      const int64_t n = n0 + r;
+      // Wrapping int32 arithmetic, as the vector adds: the true accumulator fits (K <= 65536).
+      const int32_t corr = static_cast<int32_t>(static_cast<uint32_t>(V::kXorBias - a.x_zero_point) *
+                                                static_cast<uint32_t>(w.row_sum[n]));
+      const int64_t yoff = (n - a.y_row0) * a.ldy + m0;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        V::store(a.out, n, acc[r][v], corr, a.out.y_f32 ? a.out.y_f32 + yoff + v * W : nullptr,
+                 a.out.y_u8 ? a.out.y_u8 + yoff + v * W : nullptr, v == NV - 1 ? last : W);
+    }
+  }
+}
+
+// The last strip: fewer vectors, the last one stored partially (loads stay whole: ldx is padded).
+template <class V, int R, int NV, bool DENSE>
+inline void qs8_spmm_tail(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end,
+                          const spiralkit::QXtArgs& a, int64_t m0, int64_t rem) {
+  if constexpr (NV > 1) {
+    if (rem <= (NV - 1) * V::W) return qs8_spmm_tail<V, R, NV - 1, DENSE>(w, p_begin, p_end, a, m0, rem);
+  }
+  qs8_spmm_strip<V, R, NV, DENSE>(w, p_begin, p_end, a, m0, static_cast<int>(rem - (NV - 1) * V::W));
+}
+
+template <class V, int R, int NV, bool DENSE>
+void qs8_spmm_xt(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::QXtArgs& a) {
+  constexpr int64_t kTile = int64_t(NV) * V::W;
+  int64_t m0 = 0;
+  for (; m0 + kTile <= a.m; m0 += kTile) qs8_spmm_strip<V, R, NV, DENSE>(w, p_begin, p_end, a, m0, V::W);
+  if (m0 < a.m) qs8_spmm_tail<V, R, NV, DENSE>(w, p_begin, p_end, a, m0, a.m - m0);
+}
+
+}  // namespace

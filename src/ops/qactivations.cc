@@ -1,0 +1,45 @@
+#include "ops/qactivations.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace spiralkit {
+
+void pack_qxt(const uint8_t* x, int64_t m, int64_t k, int64_t ldx_in, uint8_t pad, uint8_t* out, int64_t ldx) {
+  const int64_t groups = (k + 3) / 4;
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* o = out + g * ldx * 4;
+    const int64_t k0 = g * 4, kn = std::min<int64_t>(4, k - k0);
+    for (int64_t i = 0; i < m; ++i) {
+      const uint8_t* xr = x + i * ldx_in + k0;
+      for (int64_t j = 0; j < 4; ++j) o[i * 4 + j] = j < kn ? xr[j] : pad;
+    }
+    std::memset(o + m * 4, pad, static_cast<size_t>((ldx - m) * 4));
+  }
+}
+
+void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, float inv_scale, int32_t zero_point,
+                       uint8_t* out, int64_t ldx) {
+  const int64_t groups = (k + 3) / 4;
+  const uint8_t pad = static_cast<uint8_t>(zero_point);
+  // Row-outer: each activation row is read once, sequentially; writes stride by 4 * ldx.
+  for (int64_t i = 0; i < m; ++i) {
+    const float* xr = x + i * ldx_in;
+    int64_t g = 0;
+    for (; g * 4 + 4 <= k; ++g) {
+      uint8_t* o = out + (g * ldx + i) * 4;
+      for (int j = 0; j < 4; ++j) o[j] = quantize_u8(xr[g * 4 + j], inv_scale, zero_point);
+    }
+    for (; g < groups; ++g) {
+      uint8_t* o = out + (g * ldx + i) * 4;
+      for (int64_t j = 0; j < 4; ++j) o[j] = g * 4 + j < k ? quantize_u8(xr[g * 4 + j], inv_scale, zero_point) : pad;
+    }
+  }
+  for (int64_t g = 0; g < groups; ++g) std::memset(out + (g * ldx + m) * 4, pad, static_cast<size_t>((ldx - m) * 4));
+}
+
+void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = quantize_u8(x[i], inv_scale, zero_point);
+}
+
+}  // namespace spiralkit

@@ -1,0 +1,34 @@
+// uint8 activations for the qs8 kernels: quantization (x / scale + zero point, round half to even,
+// saturated to [0, 255]) and the "K x M in groups of 4" layout the K x M kernels read (QXtArgs).
+#pragma once
+
+#include <cstdint>
+
+namespace spiralkit {
+
+// Rows of padded columns the K x M kernels may read past m (ldx is rounded up to a multiple).
+constexpr int64_t kQXtColumnAlign = 16;
+inline int64_t qxt_ldx(int64_t m) { return (m + kQXtColumnAlign - 1) / kQXtColumnAlign * kQXtColumnAlign; }
+
+inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point);
+
+// x: m rows of k uint8 (row stride ldx_in) -> out[(g * ldx + i) * 4 + j]; columns past k and rows
+// [m, ldx) are filled with pad. out holds ceil(k / 4) * ldx * 4 bytes.
+void pack_qxt(const uint8_t* x, int64_t m, int64_t k, int64_t ldx_in, uint8_t pad, uint8_t* out, int64_t ldx);
+
+// The same from fp32 (quantized on the way).
+void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, float inv_scale, int32_t zero_point,
+                       uint8_t* out, int64_t ldx);
+
+// y[i] = quantize(x[i]) for n values.
+void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y);
+
+inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point) {
+  float t = v * inv_scale;
+  const float lo = static_cast<float>(-zero_point), hi = static_cast<float>(255 - zero_point);
+  t = t > lo ? t : lo;
+  t = t < hi ? t : hi;
+  return static_cast<uint8_t>(static_cast<int32_t>(__builtin_nearbyintf(t)) + zero_point);
+}
+
+}  // namespace spiralkit
