@@ -38,6 +38,14 @@ void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, flo
   for (int64_t g = 0; g < groups; ++g) std::memset(out + (g * ldx + m) * 4, pad, static_cast<size_t>((ldx - m) * 4));
 }
 
+void quantize_u8_padded(const float* x, int64_t m, int64_t k, int64_t ldx_in, float inv_scale, int32_t zero_point,
+                        uint8_t* q, int64_t ldq) {
+  for (int64_t i = 0; i < m; ++i) {
+    quantize_u8_rows(x + i * ldx_in, k, inv_scale, zero_point, q + i * ldq);
+    std::memset(q + i * ldq + k, zero_point, static_cast<size_t>(ldq - k));
+  }
+}
+
 void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = quantize_u8(x[i], inv_scale, zero_point);
 }

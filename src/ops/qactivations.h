@@ -16,6 +16,10 @@ inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point);
 // [m, ldx) are filled with pad. out holds ceil(k / 4) * ldx * 4 bytes.
 void pack_qxt(const uint8_t* x, int64_t m, int64_t k, int64_t ldx_in, uint8_t pad, uint8_t* out, int64_t ldx);
 
+// x (m rows of k floats, row stride ldx_in) -> q[i * ldq + c] quantized, columns [k, ldq) = zero point.
+void quantize_u8_padded(const float* x, int64_t m, int64_t k, int64_t ldx_in, float inv_scale, int32_t zero_point,
+                        uint8_t* q, int64_t ldq);
+
 // The same from fp32 (quantized on the way).
 void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, float inv_scale, int32_t zero_point,
                        uint8_t* out, int64_t ldx);
@@ -28,7 +32,11 @@ inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point) {
   const float lo = static_cast<float>(-zero_point), hi = static_cast<float>(255 - zero_point);
   t = t > lo ? t : lo;
   t = t < hi ? t : hi;
-  return static_cast<uint8_t>(static_cast<int32_t>(__builtin_nearbyintf(t)) + zero_point);
+  // Round half to even without SSE4.1 (so the loops vectorize on baseline x86-64): |t| <= 255,
+  // so adding and removing 1.5 * 2^23 leaves exactly nearbyint(t).
+  constexpr float kMagic = 12582912.0f;
+  t = (t + kMagic) - kMagic;
+  return static_cast<uint8_t>(static_cast<int32_t>(t) + zero_point);
 }
 
 }  // namespace spiralkit

@@ -1,0 +1,211 @@
+// Quantized convolution driver. Per image and group, the threads together quantize the input
+// into the kernels' K x M groups-of-4 layout (a 1x1 convolution is a 4-row interleave of the
+// quantized channels; k x k convolutions im2col on the way, padding = the zero point), meet at a
+// barrier, then each runs its panels of the group straight into the NCHW output. Depthwise
+// convolutions run the qs8-dwconv kernel per channel plane.
+#include "ops/qconv2d.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "config/kernel_registry_i8.h"
+#include "ops/conv2d.h"
+#include "ops/qactivations.h"
+#include "runtime/threads.h"
+
+namespace spiralkit {
+namespace {
+
+std::vector<uint8_t>& scratch(int i) {
+  thread_local std::vector<uint8_t> buffers[2];
+  return buffers[i];
+}
+
+// Panels [p_begin, p_end) split by blocks between threads.
+int64_t split_range(const QPanelView& v, int64_t p_begin, int64_t p_end, int t, int threads) {
+  if (t <= 0) return p_begin;
+  if (t >= threads) return p_end;
+  const int64_t base = v.ptr[p_begin] + 2 * p_begin;
+  const int64_t target = base + (v.ptr[p_end] + 2 * p_end - base) * t / threads;
+  int64_t lo = p_begin, hi = p_end;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi) / 2;
+    if (v.ptr[mid] + 2 * mid < target) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+// Reduction row kk = (c, r, q) of one group's im2col, quantized: out[i] for the group's pixels.
+void im2col_row(const QConvPlan& plan, const uint8_t* xg, int64_t kk, uint8_t* out) {
+  const ConvShape& s = plan.shape;
+  const int64_t khw = int64_t(s.kernel_h) * s.kernel_w;
+  const int64_t c = kk / khw, r = (kk % khw) / s.kernel_w, q = kk % s.kernel_w;
+  const uint8_t zp = static_cast<uint8_t>(plan.x.zero_point);
+  const uint8_t* plane = xg + c * s.in_h * s.in_w;
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    const int64_t ih = oh * s.stride_h - s.pad_h + r * s.dilation_h;
+    uint8_t* o = out + oh * s.out_w;
+    if (ih < 0 || ih >= s.in_h) {
+      std::fill(o, o + s.out_w, zp);
+      continue;
+    }
+    const uint8_t* row = plane + ih * s.in_w;
+    for (int64_t ow = 0; ow < s.out_w; ++ow) {
+      const int64_t iw = ow * s.stride_w - s.pad_w + q * s.dilation_w;
+      o[ow] = iw >= 0 && iw < s.in_w ? row[iw] : zp;
+    }
+  }
+}
+
+}  // namespace
+
+Status qconv2d_plan(const PackedWeightI8& w, const ConvShape& shape, const QuantParams& x, QConvPlan* plan) {
+  SPIRALKIT_RETURN_IF_ERROR(check_quant_params(x, "x"));
+  ConvShape s = shape;
+  SPIRALKIT_RETURN_IF_ERROR(conv2d_output_size(&s));
+  if (s.in_channels % s.groups || s.out_channels % s.groups)
+    return Status::InvalidArgument("groups: must divide in_channels and out_channels");
+  if (w.rows != s.out_channels || w.cols != conv_reduction(s))
+    return Status::InvalidArgument("weight: expected " + std::to_string(s.out_channels) + " x " +
+                                   std::to_string(conv_reduction(s)) + ", got " + std::to_string(w.rows) + " x " +
+                                   std::to_string(w.cols));
+  plan->depthwise = s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels;
+  if (!plan->depthwise && s.groups > 1 && (s.out_channels / s.groups) % w.panels.r)
+    return Status::Unsupported("weight: " + std::to_string(w.panels.r) + "-row int8 panels straddle conv groups of " +
+                               std::to_string(s.out_channels / s.groups) + " output channels");
+  plan->w = &w;
+  plan->shape = s;
+  plan->x = x;
+  plan->row_scale.resize(static_cast<size_t>(w.rows));
+  for (int64_t n = 0; n < w.rows; ++n) plan->row_scale[n] = x.scale * w.scales[n];
+  if (plan->depthwise) (void)w.dense_values();  // built at plan time, not on the first run
+  return Status::Ok();
+}
+
+Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y) {
+  if (!plan.w) return Status::InvalidArgument("plan: not planned");
+  if (batch < 0) return Status::InvalidArgument("x: negative batch");
+  const PackedWeightI8& w = *plan.w;
+  const ConvShape& s = plan.shape;
+  const int64_t in_pixels = s.in_h * s.in_w, pixels = s.out_h * s.out_w;
+  const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
+  const int64_t k_g = conv_reduction(s);
+  const float inv_scale = 1.0f / plan.x.scale;
+  ep.base_ = y;
+  QOutput out;
+  out.scale = plan.row_scale.data();
+  out.bias = ep.bias;
+  out.act = ep.kernel_act();
+  std::vector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W)
+  std::vector<uint8_t>& xt = scratch(1);  // one group's K x M groups-of-4 matrix
+  const int64_t ldx = qxt_ldx(pixels), kgroups = (k_g + 3) / 4;
+  if (xq.size() < static_cast<size_t>(s.in_channels * in_pixels)) xq.resize(static_cast<size_t>(s.in_channels * in_pixels));
+  if (!plan.depthwise && xt.size() < static_cast<size_t>(kgroups * ldx * 4 + pixels))
+    xt.resize(static_cast<size_t>(kgroups * ldx * 4 + pixels));
+  uint8_t* xqp = xq.data();
+  uint8_t* xtp = xt.data();
+  const bool dense = qplan_dense(w, pixels, ep.choice);
+  const QPanelPack& pack = dense ? w.dense_panels() : w.panels;
+  const QPanelView v = pack.view();
+  const QSpmmFn spmm = dense ? select_qs8_gemm()->fn : select_qs8_spmm(v.r)->fn;
+  const QDwConvFn dw = select_qs8_dwconv()->fn;
+  const int threads = std::max(1, std::min<int>(get_num_threads(), static_cast<int>(std::max<int64_t>(1, s.out_channels))));
+  parallel_run(threads, [&](int t, int nt) {
+    thread_local std::vector<uint8_t> row;  // one im2col row (pixels bytes), per thread
+    for (int64_t img = 0; img < batch; ++img) {
+      const float* ximg = x + img * s.in_channels * in_pixels;
+      float* yimg = y + img * s.out_channels * pixels;
+      {  // quantize this thread's share of the image
+        const int64_t total = s.in_channels * in_pixels, a0 = total * t / nt, a1 = total * (t + 1) / nt;
+        quantize_u8_rows(ximg + a0, a1 - a0, inv_scale, plan.x.zero_point, xqp + a0);
+      }
+      if (nt > 1) {
+#pragma omp barrier
+      }
+      if (plan.depthwise) {
+        const int64_t c0 = s.out_channels * t / nt, c1 = s.out_channels * (t + 1) / nt;
+        for (int64_t c = c0; c < c1; ++c) {
+          QDwArgs a;
+          a.x = xqp + c * in_pixels;
+          a.in_h = s.in_h;
+          a.in_w = s.in_w;
+          a.out_h = s.out_h;
+          a.out_w = s.out_w;
+          a.w = w.dense_values().data() + c * s.kernel_h * s.kernel_w;
+          a.kh = s.kernel_h;
+          a.kw = s.kernel_w;
+          a.stride_h = s.stride_h;
+          a.stride_w = s.stride_w;
+          a.pad_h = s.pad_h;
+          a.pad_w = s.pad_w;
+          a.dil_h = s.dilation_h;
+          a.dil_w = s.dilation_w;
+          a.x_zero_point = plan.x.zero_point;
+          a.out = out;
+          a.out.scale = out.scale + c;
+          a.out.bias = out.bias ? out.bias + c : nullptr;
+          a.out.y_f32 = yimg + c * pixels;
+          dw(a);
+          ep.apply(yimg + c * pixels, pixels, 1, pixels);
+        }
+      } else {
+        const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
+                            s.pad_w == 0;
+        if (!direct) row.resize(static_cast<size_t>(pixels));
+        for (int64_t g = 0; g < s.groups; ++g) {
+          const uint8_t* xg = xqp + g * cin_g * in_pixels;
+          // This thread's K groups: reduction rows 4kg..4kg+3 interleaved into xt.
+          const int64_t kg0 = kgroups * t / nt, kg1 = kgroups * (t + 1) / nt;
+          for (int64_t kg = kg0; kg < kg1; ++kg) {
+            uint8_t* o = xtp + kg * ldx * 4;
+            for (int j = 0; j < 4; ++j) {
+              const int64_t kk = kg * 4 + j;
+              const uint8_t* src;
+              if (kk >= k_g) {
+                row.assign(static_cast<size_t>(pixels), static_cast<uint8_t>(plan.x.zero_point));
+                src = row.data();
+              } else if (direct) {
+                src = xg + kk * in_pixels;
+              } else {
+                row.resize(static_cast<size_t>(pixels));
+                im2col_row(plan, xg, kk, row.data());
+                src = row.data();
+              }
+              for (int64_t i = 0; i < pixels; ++i) o[i * 4 + j] = src[i];
+            }
+            std::fill(o + pixels * 4, o + ldx * 4, uint8_t(0));
+          }
+          if (nt > 1) {
+#pragma omp barrier
+          }
+          const int64_t gp0 = g * cout_g / v.r, gp1 = ((g + 1) * cout_g + v.r - 1) / v.r;
+          const int64_t q0 = split_range(v, gp0, gp1, t, nt), q1 = split_range(v, gp0, gp1, t + 1, nt);
+          if (q1 > q0) {
+            QXtArgs a;
+            a.x = xtp;
+            a.ldx = ldx;
+            a.m = pixels;
+            a.x_zero_point = plan.x.zero_point;
+            a.out = out;
+            a.out.y_f32 = yimg;
+            a.ldy = pixels;
+            // The group's K columns are the whole of this xt: panel column groups index it directly.
+            spmm(v, q0, q1, a);
+            const int64_t n0 = q0 * v.r, n1 = std::min(q1 * v.r, s.out_channels);
+            ep.apply(yimg + n0 * pixels, pixels, n1 - n0, pixels);
+          }
+          if (nt > 1) {
+#pragma omp barrier
+          }
+        }
+      }
+      if (nt > 1) {
+#pragma omp barrier
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace spiralkit

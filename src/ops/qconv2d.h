@@ -1,0 +1,26 @@
+// Quantized Conv2d op driver (NCHW, fp32 in and out) over a PackedWeightI8 whose logical matrix is
+// C_out x (C_in/groups * kh * kw). Split into plan (shape checks, scales folded) and run.
+#pragma once
+
+#include "core/status.h"
+#include "ops/epilogue.h"
+#include "ops/qlinear.h"
+#include "spiralkit_kernels/f32-sconv.h"
+
+namespace spiralkit {
+
+struct QConvPlan {
+  const PackedWeightI8* w = nullptr;
+  ConvShape shape;  // out_h/out_w filled by qconv2d_plan; batch is taken per call
+  QuantParams x;
+  std::vector<float> row_scale;  // x.scale * w.scales[n]
+  bool depthwise = false;        // groups == C_in == C_out: the qs8-dwconv kernel
+};
+
+// Checks the geometry against the weight (Unsupported: 4-row panels that straddle conv groups).
+Status qconv2d_plan(const PackedWeightI8& w, const ConvShape& shape, const QuantParams& x, QConvPlan* plan);
+
+// x: contiguous NCHW (batch images of the planned geometry); y: NCHW fp32.
+Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y);
+
+}  // namespace spiralkit

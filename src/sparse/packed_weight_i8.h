@@ -1,0 +1,53 @@
+// PackedWeightI8 owns an int8 weight: symmetric per-output-channel scales (w ~ q * scale[n], q in
+// [-127, 127], so a pruned zero stays an exact 0) and the qs8 kernels' panels. 1x4 blocks (and any
+// other sparsity) pack as 1-row panels over groups of 4 K columns; `4x4` blocks as 4-row panels;
+// dense weights as full 4-row panels, the layout the dense GEMM/GEMV rows read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/pattern.h"
+#include "core/status.h"
+#include "sparse/qpanel_pack_i8.h"
+
+namespace spiralkit {
+
+// The largest K a qs8 weight may have: sum of K products of int8 x uint8 fits in an int32.
+constexpr int64_t kQs8MaxCols = 65536;
+
+struct PackedWeightI8 {
+  Pattern pattern;
+  int64_t rows = 0, cols = 0;
+  int64_t nnz = 0;              // non-zero int8 values
+  std::vector<float> scales;    // [rows] weight scale per output channel
+  QPanelPack panels;            // the pattern's panels (r = 4 for `4x4` and dense, else 1)
+
+  // Dense 4-row panels for the dense fallback (GEMM/GEMV), built on first use and kept.
+  const QPanelPack& dense_panels() const;
+  // Dense row-major int8 values, built on first use and kept (depthwise conv reads it).
+  const std::vector<int8_t>& dense_values() const;
+  // Writes the dense rows x cols int8 matrix.
+  void to_dense(int8_t* out) const;
+  // Bytes of the stored arrays (int8 values, indices, scales).
+  int64_t nbytes() const;
+
+ private:
+  mutable std::once_flag dense_once_, dense_panels_once_;
+  mutable std::vector<int8_t> dense_;
+  mutable QPanelPack dense_panels_;
+};
+
+// Quantizes a dense fp32 rows x cols weight per output row (scale = max|w| / 127, q =
+// round-half-even(w / scale), as ONNX Runtime's per-channel symmetric quantization does) and packs it.
+Status quantize_weight_i8(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
+                          std::unique_ptr<PackedWeightI8>* out);
+
+// Packs an already-quantized weight (a QDQ model's int8 initializer, or an artifact's): q is dense
+// row-major int8, scales[rows] positive and finite.
+Status pack_weight_i8(const int8_t* q, const float* scales, int64_t rows, int64_t cols, const Pattern& pattern,
+                      std::unique_ptr<PackedWeightI8>* out);
+
+}  // namespace spiralkit

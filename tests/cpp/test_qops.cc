@@ -1,0 +1,200 @@
+// The int8 op drivers (qlinear, qconv2d) against the integer reference on the same quantized
+// inputs (bit-exact: same kernels' epilogue), over every path the planner can take (GEMV rows,
+// K x M strips, dense fallback, 1x4 / 4x4 / unstructured weights, 1 and 2 threads), and against
+// fp32 within the quantization error.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "ops/qactivations.h"
+#include "ops/qconv2d.h"
+#include "ops/qlinear.h"
+#include "runtime/threads.h"
+#include "test_helpers.h"
+
+using spiralkit::Activation;
+using spiralkit::Pattern;
+using spiralkit::PatternKind;
+
+namespace {
+
+struct ThreadCount {
+  explicit ThreadCount(int n) : saved(spiralkit::get_num_threads()) { spiralkit::set_num_threads(n); }
+  ~ThreadCount() { spiralkit::set_num_threads(saved); }
+  int saved;
+};
+
+std::vector<float> reference_linear(const spiralkit::PackedWeightI8& w, const spiralkit::QLinearPlan& plan,
+                                    const std::vector<float>& x, int64_t m, const float* bias, Activation act) {
+  std::vector<int8_t> q(static_cast<size_t>(w.rows * w.cols));
+  w.to_dense(q.data());
+  std::vector<uint8_t> xq(x.size());
+  spiralkit::quantize_u8_rows(x.data(), static_cast<int64_t>(x.size()), 1.0f / plan.x.scale, plan.x.zero_point,
+                              xq.data());
+  std::vector<float> y(static_cast<size_t>(m * w.rows));
+  spiralkit::QOutput o;
+  o.scale = plan.row_scale.data();
+  o.bias = bias;
+  o.act = act;
+  o.y_f32 = y.data();
+  spiralkit::spiralkit_qs8_linear_ukernel__reference(q.data(), w.rows, w.cols, xq.data(), m, plan.x.zero_point, o,
+                                                     w.rows);
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("qlinear equals the integer reference bit for bit on every path") {
+  const Pattern patterns[] = {{PatternKind::kBlock, 1, 4, 0, 0}, {PatternKind::kBlock, 4, 4, 0, 0},
+                              {PatternKind::kDense, 1, 1, 0, 0}, {PatternKind::kUnstructured, 1, 1, 0, 0}};
+  const int64_t ms[] = {1, 2, 3, 4, 5, 17, 130};
+  uint32_t seed = 3;
+  for (const Pattern& p : patterns)
+    for (int threads = 1; threads <= 2; ++threads)
+      for (int choice = 0; choice < 3; ++choice) {
+        ThreadCount tc(threads);
+        const int64_t rows = 37, cols = 70;
+        std::vector<float> wf = spiralkit_test::pruned_matrix(rows, cols, p, p.kind == PatternKind::kDense ? 0.0 : 0.8,
+                                                              seed++);
+        std::unique_ptr<spiralkit::PackedWeightI8> w;
+        REQUIRE(spiralkit::quantize_weight_i8(wf.data(), rows, cols, p, &w).ok());
+        spiralkit::QLinearPlan plan;
+        REQUIRE(spiralkit::qlinear_plan(*w, {0.011f, 131}, &plan).ok());
+        const std::vector<float> bias = spiralkit_test::random_vector(rows, seed++);
+        for (int64_t m : ms) {
+          CAPTURE(p.name());
+          CAPTURE(threads);
+          CAPTURE(choice);
+          CAPTURE(m);
+          std::vector<float> x = spiralkit_test::random_vector(m * cols, seed++);
+          x[0] = 100.0f;  // saturates
+          spiralkit::Epilogue ep;
+          ep.bias = bias.data();
+          ep.act = m % 2 ? Activation::kRelu : Activation::kNone;
+          ep.choice = static_cast<spiralkit::PlanChoice>(choice);
+          std::vector<float> y(static_cast<size_t>(m * rows), -7.0f);
+          REQUIRE(spiralkit::qlinear_forward(plan, x.data(), m, ep, y.data()).ok());
+          const std::vector<float> want = reference_linear(*w, plan, x, m, bias.data(), ep.act);
+          REQUIRE(std::memcmp(y.data(), want.data(), y.size() * 4) == 0);
+        }
+      }
+}
+
+TEST_CASE("qlinear is within quantization error of fp32, GELU and residual fused") {
+  const int64_t rows = 64, cols = 256, m = 24;
+  const Pattern p{PatternKind::kBlock, 1, 4, 0, 0};
+  std::vector<float> wf = spiralkit_test::pruned_matrix(rows, cols, p, 0.9, 7);
+  std::vector<float> x = spiralkit_test::random_vector(m * cols, 8), res = spiralkit_test::random_vector(m * rows, 9);
+  std::unique_ptr<spiralkit::PackedWeightI8> w;
+  REQUIRE(spiralkit::quantize_weight_i8(wf.data(), rows, cols, p, &w).ok());
+  CHECK(w->panels.r == 1);
+  spiralkit::QLinearPlan plan;
+  REQUIRE(spiralkit::qlinear_plan(*w, {2.0f / 255.0f, 128}, &plan).ok());  // x in [-1, 1]
+  spiralkit::Epilogue ep;
+  ep.act = Activation::kGelu;
+  ep.residual = res.data();
+  std::vector<float> y(static_cast<size_t>(m * rows));
+  REQUIRE(spiralkit::qlinear_forward(plan, x.data(), m, ep, y.data()).ok());
+  double err = 0, ref = 0;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t n = 0; n < rows; ++n) {
+      double acc = res[i * rows + n];
+      for (int64_t k = 0; k < cols; ++k) acc += double(wf[n * cols + k]) * x[i * cols + k];
+      const double want = 0.5 * acc * (1.0 + std::erf(acc / std::sqrt(2.0)));
+      err = std::max(err, std::fabs(y[i * rows + n] - want));
+      ref = std::max(ref, std::fabs(want));
+    }
+  CHECK(err < 0.02 * ref);
+  CHECK(err > 0.0);  // it really ran quantized
+}
+
+TEST_CASE("int8 weights: refusals name the argument") {
+  std::unique_ptr<spiralkit::PackedWeightI8> w;
+  std::vector<int8_t> q(8, 1);
+  std::vector<float> bad = {1.0f, 0.0f};
+  CHECK(spiralkit::pack_weight_i8(q.data(), bad.data(), 2, 4, Pattern{}, &w).code() ==
+        spiralkit::StatusCode::kInvalidArgument);
+  std::vector<float> ok = {1.0f, 1.0f};
+  REQUIRE(spiralkit::pack_weight_i8(q.data(), ok.data(), 2, 4, Pattern{}, &w).ok());
+  spiralkit::QLinearPlan plan;
+  CHECK(spiralkit::qlinear_plan(*w, {0.0f, 0}, &plan).code() == spiralkit::StatusCode::kInvalidArgument);
+  CHECK(spiralkit::qlinear_plan(*w, {1.0f, 256}, &plan).code() == spiralkit::StatusCode::kInvalidArgument);
+  std::vector<int8_t> wide(2 * (spiralkit::kQs8MaxCols + 1), 0);
+  CHECK(spiralkit::pack_weight_i8(wide.data(), ok.data(), 2, spiralkit::kQs8MaxCols + 1, Pattern{}, &w).code() ==
+        spiralkit::StatusCode::kUnsupported);
+}
+
+TEST_CASE("qconv2d equals the integer reference bit for bit") {
+  struct Geo { int64_t cin, cout, h, w; int k, stride, pad, dil, groups; };
+  const Geo geos[] = {{8, 12, 6, 7, 1, 1, 0, 1, 1}, {6, 8, 7, 5, 3, 1, 1, 1, 1}, {5, 4, 9, 9, 3, 2, 1, 1, 1},
+                      {8, 8, 6, 6, 3, 1, 2, 2, 2},  {6, 6, 7, 8, 3, 1, 1, 1, 6}, {4, 8, 5, 5, 1, 2, 0, 1, 1},
+                      {6, 6, 5, 5, 5, 2, 2, 1, 6}};
+  uint32_t seed = 50;
+  for (const Geo& g : geos)
+    for (int threads = 1; threads <= 2; ++threads)
+      for (int pk = 0; pk < 2; ++pk) {
+        ThreadCount tc(threads);
+        spiralkit::ConvShape s;
+        s.batch = 2;
+        s.in_channels = g.cin;
+        s.out_channels = g.cout;
+        s.in_h = g.h;
+        s.in_w = g.w;
+        s.kernel_h = s.kernel_w = g.k;
+        s.stride_h = s.stride_w = g.stride;
+        s.pad_h = s.pad_w = g.pad;
+        s.dilation_h = s.dilation_w = g.dil;
+        s.groups = g.groups;
+        const int64_t kred = (g.cin / g.groups) * g.k * g.k;
+        const Pattern p = pk ? Pattern{PatternKind::kBlock, 1, 4, 0, 0} : Pattern{};
+        std::vector<float> wf = spiralkit_test::pruned_matrix(g.cout, kred, p, pk ? 0.5 : 0.0, seed++);
+        std::unique_ptr<spiralkit::PackedWeightI8> w;
+        REQUIRE(spiralkit::quantize_weight_i8(wf.data(), g.cout, kred, p, &w).ok());
+        spiralkit::QConvPlan plan;
+        REQUIRE(spiralkit::qconv2d_plan(*w, s, {0.009f, 120}, &plan).ok());
+        const spiralkit::ConvShape& o = plan.shape;
+        std::vector<float> x = spiralkit_test::random_vector(s.batch * g.cin * g.h * g.w, seed++);
+        const std::vector<float> bias = spiralkit_test::random_vector(g.cout, seed++);
+        spiralkit::Epilogue ep;
+        ep.bias = bias.data();
+        ep.act = Activation::kRelu6;
+        std::vector<float> y(static_cast<size_t>(s.batch * g.cout * o.out_h * o.out_w));
+        REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, x.data(), ep, y.data()).ok());
+        // Integer reference: direct loops over the quantized input, padding = zero point.
+        std::vector<uint8_t> xq(x.size());
+        spiralkit::quantize_u8_rows(x.data(), static_cast<int64_t>(x.size()), 1.0f / 0.009f, 120, xq.data());
+        std::vector<int8_t> q(static_cast<size_t>(g.cout * kred));
+        w->to_dense(q.data());
+        spiralkit::QOutput out;
+        out.scale = plan.row_scale.data();
+        out.bias = bias.data();
+        out.act = Activation::kRelu6;
+        const int64_t cin_g = g.cin / g.groups, cout_g = g.cout / g.groups;
+        for (int64_t b = 0; b < s.batch; ++b)
+          for (int64_t n = 0; n < g.cout; ++n)
+            for (int64_t oh = 0; oh < o.out_h; ++oh)
+              for (int64_t ow = 0; ow < o.out_w; ++ow) {
+                int64_t acc = 0;
+                const int64_t grp = n / cout_g;
+                for (int64_t c = 0; c < cin_g; ++c)
+                  for (int r = 0; r < g.k; ++r)
+                    for (int qq = 0; qq < g.k; ++qq) {
+                      const int64_t ih = oh * g.stride - g.pad + r * g.dil, iw = ow * g.stride - g.pad + qq * g.dil;
+                      if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
+                      const int64_t xv = xq[((b * g.cin + grp * cin_g + c) * g.h + ih) * g.w + iw];
+                      acc += int64_t(q[n * kred + (c * g.k + r) * g.k + qq]) * (xv - 120);
+                    }
+                float want;
+                spiralkit::qs8_store(out, n, static_cast<int32_t>(acc), &want, nullptr);
+                const float got = y[((b * g.cout + n) * o.out_h + oh) * o.out_w + ow];
+                CAPTURE(g.k);
+                CAPTURE(g.groups);
+                CAPTURE(threads);
+                REQUIRE(std::memcmp(&got, &want, 4) == 0);
+              }
+      }
+}
