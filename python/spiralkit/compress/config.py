@@ -101,6 +101,8 @@ class PruneConfig(_TomlMixin):
     include: list[str] = field(default_factory=list)
     max_layer_sparsity: float = 0.99
     grad_batches: int = 8
+    calibration_batches: int = 8  # batches of ``data`` whose activations wanda / sparsegpt read
+    damp: float = 0.01  # sparsegpt: H + damp * mean(diag H) * I
     seed: int = 0
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
 
@@ -118,6 +120,10 @@ class PruneConfig(_TomlMixin):
             raise ValueError(f"prune.allocation: unknown '{self.allocation}'; known: {', '.join(ALLOCATIONS)}")
         if self.grad_batches < 1:
             raise ValueError(f"prune.grad_batches: expected >= 1, got {self.grad_batches}")
+        if self.calibration_batches < 1:
+            raise ValueError(f"prune.calibration_batches: expected >= 1, got {self.calibration_batches}")
+        if not 0 < self.damp <= 1:
+            raise ValueError(f"prune.damp: expected a number in (0, 1], got {self.damp}")
         self.evolution.validate()
 
 
@@ -129,8 +135,9 @@ class DistillConfig(_TomlMixin):
     scaled by T^2, mixed with the task loss: alpha * KD + (1 - alpha) * CE(labels)), "embedding"
     (output matching for encoders: ``embedding_metric`` "mse", "cosine" (1 - cos) or "mse+cosine";
     needs no labels), "task" (labels only: plain fine-tuning, the no-distillation baseline).
-    hints: [[student_layer, teacher_layer], ...] module names whose outputs are matched by MSE
-    through a learned adapter, weighted by ``hint_weight``.
+    hints: [[student_layer, teacher_layer], ...] module names whose outputs are matched by MSE,
+    weighted by ``hint_weight``: through a learned adapter (``hint_loss = "adapter"``), or directly,
+    normalised by the teacher's mean square, over real tokens only (``"normalized"``; equal shapes).
     primary_metric: the key of the evaluation dict that ranks rounds (larger is better).
     lr_schedule: "constant", or "cosine" (decays to 0 over this call's steps; a spiral round is one call).
     """
@@ -142,6 +149,7 @@ class DistillConfig(_TomlMixin):
     embedding_metric: str = "mse+cosine"
     hints: list[list[str]] = field(default_factory=list)
     hint_weight: float = 1.0
+    hint_loss: str = "adapter"  # "adapter" | "normalized" (see distill.py)
     epochs: int = 1
     max_batches: int = 0
     optimizer: str = "adam"
@@ -162,6 +170,8 @@ class DistillConfig(_TomlMixin):
         _fraction("distill.alpha", self.alpha, upper_open=False)
         if self.embedding_metric not in ("mse", "cosine", "mse+cosine"):
             raise ValueError(f"distill.embedding_metric: expected mse, cosine or mse+cosine, got '{self.embedding_metric}'")
+        if self.hint_loss not in ("adapter", "normalized"):
+            raise ValueError(f"distill.hint_loss: expected adapter or normalized, got '{self.hint_loss}'")
         for pair in self.hints:
             if len(pair) != 2 or not all(isinstance(p, str) for p in pair):
                 raise ValueError(f"distill.hints: expected [student_layer, teacher_layer] pairs, got {pair!r}")

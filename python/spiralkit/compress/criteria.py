@@ -2,9 +2,21 @@
 
 Scores have the weight's shape; larger means more important. Every mask is then built by
 ``spiralkit.pattern_mask(scores, pattern, sparsity)``, the one definition of the patterns.
-Criteria that need gradients set ``needs_grad = True``; ``stats`` then holds, accumulated over
-``PruneConfig.grad_batches`` batches: ``grad_sq`` (sum of squared gradients), ``taylor`` (sum of
-|w * g| per batch) and ``batches``. Add your own with ``@CRITERIA.register("name")``.
+What a criterion needs is declared by attributes on it:
+
+- ``needs_grad = True``: ``stats`` holds, accumulated over ``PruneConfig.grad_batches`` batches,
+  ``grad_sq`` (sum of squared gradients), ``taylor`` (sum of |w * g| per batch) and ``batches``;
+- ``needs_inputs = True``: ``stats`` holds calibration activations of the layer's input over
+  ``PruneConfig.calibration_batches`` batches of the ``data`` argument (``calibration.py``):
+  ``input_sq`` (groups, K) column sums of squares and ``rows``; ``needs_gram`` adds ``gram``
+  (groups, K, K) = X^T X;
+- ``per_row = True``: scores are compared within each output row (``wanda.per_row_mask``);
+- ``reconstructs = True``: the criterion also updates the kept weights; ``spiralkit.prune``
+  then hands the layers to its layer-by-layer path (``sparsegpt.prune_sequential``).
+
+Registered here: magnitude, weight_grad_ratio, taylor, l1_filter, l2_filter, random; in their own
+files: ``wanda`` (wanda.py) and ``sparsegpt`` (sparsegpt.py). Add your own with
+``@CRITERIA.register("name")``.
 """
 
 from __future__ import annotations
@@ -18,6 +30,14 @@ _EPS = 1e-12
 
 def needs_grad(criterion) -> bool:
     return bool(getattr(criterion, "needs_grad", False))
+
+
+def needs_inputs(criterion) -> bool:
+    return bool(getattr(criterion, "needs_inputs", False))
+
+
+def reconstructs(criterion) -> bool:
+    return bool(getattr(criterion, "reconstructs", False))
 
 
 def _gradient(fn):
@@ -70,3 +90,8 @@ def l2_filter(weight, stats=None, generator=None):
 def random(weight, stats=None, generator=None):
     """Uniform random scores: the baseline every other criterion must beat."""
     return torch.rand(weight.shape, generator=generator).to(weight.device)
+
+
+# The activation-aware criteria live in their own files; importing them registers them.
+from spiralkit.compress import sparsegpt as _sparsegpt  # noqa: E402,F401
+from spiralkit.compress import wanda as _wanda  # noqa: E402,F401

@@ -8,8 +8,11 @@ Losses (``DistillConfig.loss``, registry ``LOSSES``):
     encoder): MSE and/or 1 - cosine between student and teacher outputs; no labels needed.
   - ``"task"``: CE on the labels alone (fine-tuning without a teacher)
 Feature hints: ``hints = [["student.layer", "teacher.layer"], ...]`` adds ``hint_weight`` * MSE
-between those modules' outputs, through a learned adapter (1x1 conv for feature maps, linear
-otherwise) so a channel-pruned student can still match a wider teacher.
+between those modules' outputs. ``hint_loss = "adapter"``: through a learned adapter (1x1 conv for
+feature maps, linear otherwise) so a channel-pruned student can still match a wider teacher.
+``hint_loss = "normalized"``: directly, as MSE / mean(teacher^2) per pair (so every layer weighs
+alike whatever its scale), over real tokens only when a dict batch has an ``attention_mask``:
+the layer-wise hidden-state hints of TinyBERT / MiniLM for a student of the teacher's shape.
 
 Data: see ``spiralkit.compress.batches`` (batches are ``(inputs, labels)`` or ``inputs``; inputs
 may be a tensor, a tuple or a dict of tensors). The model must return a tensor.
@@ -87,9 +90,11 @@ def default_evaluate(config: DistillConfig, teacher: nn.Module | None) -> Callab
 class _Hints(nn.Module):
     """Captures the hinted layers' outputs of both models and owns the adapters."""
 
-    def __init__(self, student: nn.Module, teacher: nn.Module, pairs: list[list[str]]):
+    def __init__(self, student: nn.Module, teacher: nn.Module, pairs: list[list[str]], mode: str = "adapter"):
         super().__init__()
         self.pairs = [tuple(p) for p in pairs]
+        self.mode = mode
+        self.built = False
         self.adapters = nn.ModuleDict()
         self.student_out: dict[str, torch.Tensor] = {}
         self.teacher_out: dict[str, torch.Tensor] = {}
@@ -115,6 +120,9 @@ class _Hints(nn.Module):
         return f"{s_name}->{t_name}".replace(".", "_")
 
     def build_adapters(self, device) -> None:
+        self.built = True
+        if self.mode == "normalized":
+            return
         for s_name, t_name in self.pairs:
             s, t = self.student_out[s_name], self.teacher_out[t_name]
             if s.dim() == 4:
@@ -123,7 +131,9 @@ class _Hints(nn.Module):
                 adapter = nn.Linear(s.shape[-1], t.shape[-1], bias=False)
             self.adapters[self._key(s_name, t_name)] = adapter.to(device)
 
-    def loss(self) -> torch.Tensor:
+    def loss(self, inputs=None) -> torch.Tensor:
+        if self.mode == "normalized":
+            return self._normalized(inputs)
         total = 0.0
         for s_name, t_name in self.pairs:
             s = self.adapters[self._key(s_name, t_name)](self.student_out[s_name])
@@ -131,6 +141,21 @@ class _Hints(nn.Module):
             if s.dim() == 4 and s.shape[-2:] != t.shape[-2:]:
                 s = nn.functional.adaptive_avg_pool2d(s, t.shape[-2:])
             total = total + nn.functional.mse_loss(s, t)
+        return total
+
+    def _normalized(self, inputs) -> torch.Tensor:
+        from spiralkit.compress.calibration import token_mask
+
+        mask = token_mask(inputs)
+        total = 0.0
+        for s_name, t_name in self.pairs:
+            s, t = self.student_out[s_name], self.teacher_out[t_name].detach()
+            if s.shape != t.shape:
+                raise ValueError(f"distill.hints: hint_loss 'normalized' needs equal shapes; '{s_name}' gives "
+                                 f"{tuple(s.shape)}, '{t_name}' {tuple(t.shape)} (use hint_loss = 'adapter')")
+            if mask is not None and s.dim() == 3 and tuple(s.shape[:2]) == tuple(mask.shape):
+                s, t = s[mask], t[mask]
+            total = total + nn.functional.mse_loss(s, t) / (t ** 2).mean().clamp_min(1e-12)
         return total
 
     def remove(self):
@@ -163,7 +188,7 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
     if teacher is not None:
         teacher.eval()
     torch.manual_seed(config.seed)
-    hints = _Hints(student, teacher, config.hints) if config.hints else None
+    hints = _Hints(student, teacher, config.hints, config.hint_loss) if config.hints else None
     rank, size = B.world()
     model = student
     if size > 1:
@@ -188,7 +213,7 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
                     with torch.no_grad():
                         t_out = B.call(teacher, x)
                 s_out = B.call(model, x)
-                if hints is not None and not hints.adapters:
+                if hints is not None and not hints.built:
                     hints.build_adapters(device)
                 if optimizer is None:
                     params = list(student.parameters()) + (list(hints.parameters()) if hints else [])
@@ -196,7 +221,7 @@ def distill(student: nn.Module, teacher: nn.Module | None, config: DistillConfig
                     scheduler = _scheduler(config, optimizer, train_data)
                 loss = loss_fn(s_out, t_out, y, config)
                 if hints is not None:
-                    loss = loss + config.hint_weight * hints.loss()
+                    loss = loss + config.hint_weight * hints.loss(x)
                 if extra_loss is not None:
                     loss = loss + extra_loss(student)
                 optimizer.zero_grad(set_to_none=True)

@@ -1,10 +1,13 @@
 """``prune(model, PruneConfig)``: one pruning step, masks kept on the model.
 
 Steps: pick the layers (Linear/Conv2d minus skipped ones) -> score every weight with the
-criterion (gradient criteria read a few batches) -> choose per-layer sparsities (uniform, global
-ranking or evolutionary search) -> build each mask with ``spiralkit.pattern_mask`` (or, for the
-``channel`` pattern, physically remove filters, see ``channel.py``). Already-pruned weights stay
-pruned. Under torch.distributed rank 0's masks are broadcast, so every rank holds the same.
+criterion (gradient criteria read a few batches, activation criteria a few calibration batches)
+-> choose per-layer sparsities (uniform, global ranking or evolutionary search) -> build each mask
+with ``spiralkit.pattern_mask`` (per row for ``per_row`` criteria such as ``wanda``; or, for the
+``channel`` pattern, physically remove filters, see ``channel.py``). A criterion that
+``reconstructs`` (``sparsegpt``) instead prunes the layers one group at a time in forward order and
+updates the kept weights (``sparsegpt.py``). Already-pruned weights stay pruned. Under
+torch.distributed rank 0's masks are broadcast, so every rank holds the same.
 """
 
 from __future__ import annotations
@@ -154,6 +157,13 @@ def layer_scores(model, layers: dict, config: PruneConfig, data=None, loss_fn=No
         if data is None:
             raise ValueError(f"prune: criterion '{config.criterion}' needs training data for gradients")
         stats = gradient_stats(model, layers, data, loss_fn or default_loss, config.grad_batches)
+    elif C.needs_inputs(criterion):
+        if data is None:
+            raise ValueError(f"prune: criterion '{config.criterion}' needs calibration data (the data argument)")
+        from spiralkit.compress.calibration import collect
+
+        stats = collect(model, layers, data, config.calibration_batches,
+                        gram=bool(getattr(criterion, "needs_gram", False)))
     generator = torch.Generator().manual_seed(config.seed)
     scores = {}
     for name, module in layers.items():
@@ -194,10 +204,14 @@ def global_allocation(scores: dict, sparsity: float, cap: float) -> dict[str, fl
     return {name: counts[name] / sizes[name] for name in sizes}
 
 
-def apply_sparsities(layers: dict, scores: dict, pattern: str, allocation: dict[str, float]) -> None:
-    """Mask every layer at its allocated sparsity, through ``pattern_mask`` (one definition)."""
+def apply_sparsities(layers: dict, scores: dict, pattern: str, allocation: dict[str, float],
+                     criterion=None) -> None:
+    """Mask every layer at its allocated sparsity, through ``pattern_mask`` (one definition);
+    per row when the criterion compares scores per row."""
+    from spiralkit.compress.wanda import criterion_mask
+
     for name, module in layers.items():
-        keep = pattern_mask(scores[name].numpy(), pattern, allocation[name])
+        keep = criterion_mask(criterion, scores[name], pattern, allocation[name])
         set_mask(module, torch.from_numpy(keep))
 
 
@@ -227,6 +241,9 @@ def prune(model: nn.Module, config: PruneConfig, data=None, *, loss_fn: Callable
     layers = check_model(model, config)
     sizes = {n: m.weight.numel() for n, m in layers.items()}
     pat = parse_pattern(config.pattern)
+    criterion = CRITERIA.get(config.criterion)
+    if C.reconstructs(criterion):
+        return _prune_reconstructing(model, layers, config, data, sizes)
     scores = layer_scores(model, layers, config, data, loss_fn)
     if config.allocation == "uniform":
         allocation = uniform_allocation(scores, config.sparsity)
@@ -247,10 +264,29 @@ def prune(model: nn.Module, config: PruneConfig, data=None, *, loss_fn: Callable
             example_inputs = B.split_batch(next(iter(data)))[0]
         removed = prune_channels(model, layers, scores, allocation, example_inputs)
         return PruneResult(layer_sparsity=removed, sparsity=_mean(removed, sizes))
-    apply_sparsities(layers, scores, pat.name, allocation)
+    apply_sparsities(layers, scores, pat.name, allocation, criterion)
+    return _finish(layers, sizes)
+
+
+def _finish(layers: dict, sizes: dict) -> PruneResult:
     broadcast_masks(layers)
     reached = {n: float((m.weight == 0).double().mean()) for n, m in layers.items()}
     return PruneResult(layer_sparsity=reached, sparsity=_mean(reached, sizes))
+
+
+def _prune_reconstructing(model, layers: dict, config: PruneConfig, data, sizes: dict) -> PruneResult:
+    """Criteria that update weights (sparsegpt): layer groups in forward order, uniform sparsity
+    (each layer's mask is chosen while its weights change, so there is no global ranking)."""
+    if config.allocation != "uniform":
+        raise ValueError(f"prune.allocation: criterion '{config.criterion}' prunes layer by layer and needs "
+                         f"allocation = 'uniform', got '{config.allocation}'")
+    if data is None:
+        raise ValueError(f"prune: criterion '{config.criterion}' needs calibration data (the data argument)")
+    from spiralkit.compress.sparsegpt import prune_sequential
+
+    prune_sequential(model, layers, data, config.pattern, config.sparsity,
+                     batches=config.calibration_batches, damp=config.damp)
+    return _finish(layers, sizes)
 
 
 def _mean(per_layer: dict, sizes: dict) -> float:
