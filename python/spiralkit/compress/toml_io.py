@@ -1,14 +1,20 @@
-"""Dataclass <-> TOML. Reading uses stdlib ``tomllib``; writing is a small hand-written emitter
-(configs hold only scalars, lists of scalars/lists and nested dataclasses), so no extra package."""
+"""Dataclass <-> TOML. Reading uses stdlib ``tomllib`` (3.11+) or its backport ``tomli`` on 3.10
+(JetPack 6 ships 3.10; the same parser, a dependency only there); writing is a small hand-written
+emitter (configs hold only scalars, lists of scalars/lists and nested dataclasses)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
+import sys
 import typing
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 
 def _scalar(value: Any) -> str:
