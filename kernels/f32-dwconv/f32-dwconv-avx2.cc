@@ -4,3 +4,4 @@
 #include "spiralkit_kernels/kernel-list.h"
 
 void spiralkit::spiralkit_f32_dwconv_ukernel__avx2(const DwArgs& a) { dwconv_plane<VecAvx2>(a); }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_dwconv_ukernel__avx2, 1, VecAvx2::W);

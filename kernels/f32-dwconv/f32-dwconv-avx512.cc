@@ -4,3 +4,4 @@
 #include "spiralkit_kernels/kernel-list.h"
 
 void spiralkit::spiralkit_f32_dwconv_ukernel__avx512(const DwArgs& a) { dwconv_plane<VecAvx512>(a); }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_dwconv_ukernel__avx512, 1, VecAvx512::W);

@@ -4,3 +4,4 @@
 #include "spiralkit_kernels/kernel-list.h"
 
 void spiralkit::spiralkit_f32_dwconv_ukernel__scalar(const DwArgs& a) { dwconv_plane<VecScalar>(a); }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_dwconv_ukernel__scalar, 1, VecScalar::W);

@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_gemm_ukernel_4x4v__avx2(int64_t m, int64_t n, int6
                                                     const float* b, int64_t ldb, float* c, int64_t ldc) {
   gemm_rows<VecAvx2>(m, n, k, a, lda, b, ldb, c, ldc);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_gemm_ukernel_4x4v__avx2, 4, 4 * VecAvx2::W);

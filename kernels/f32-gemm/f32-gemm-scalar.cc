@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_gemm_ukernel_4x4v__scalar(int64_t m, int64_t n, in
                                                     const float* b, int64_t ldb, float* c, int64_t ldc) {
   gemm_rows<VecScalar>(m, n, k, a, lda, b, ldb, c, ldc);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_gemm_ukernel_4x4v__scalar, 4, 4 * VecScalar::W);

@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_gemv_ukernel__avx2(const float* w, int64_t k, int6
                                               const float* x, float* y, const float* bias, Activation act) {
   gemv_rows<VecAvx2>(w, k, n_begin, n_end, x, y, bias, act);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_gemv_ukernel__avx2, 4, VecAvx2::W);

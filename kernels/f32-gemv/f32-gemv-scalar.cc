@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_gemv_ukernel__scalar(const float* w, int64_t k, in
                                               const float* x, float* y, const float* bias, Activation act) {
   gemv_rows<VecScalar>(w, k, n_begin, n_end, x, y, bias, act);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_gemv_ukernel__scalar, 4, VecScalar::W);

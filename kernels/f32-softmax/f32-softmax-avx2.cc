@@ -5,3 +5,4 @@ void spiralkit::spiralkit_f32_softmax_ukernel__avx2(const float* x, float* y, in
                                                   int64_t mask_stride) {
   softmax_row(x, y, n, scale, mask, mask_stride);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_softmax_ukernel__avx2, 1, kLanes);

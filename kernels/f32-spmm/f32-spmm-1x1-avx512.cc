@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_1x1__avx512(const PanelView& w, int64
                                                     const XtArgs& a) {
   spmm_xt<VecAvx512, 1, 1, 8>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_1x1__avx512, 1, 8 * VecAvx512::W);

@@ -8,3 +8,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_2x1__avx2(const PanelView& w, int64_t
                                                     const XtArgs& a) {
   spmm_xt<VecAvx2, 2, 2, 4>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_2x1__avx2, 2, 4 * VecAvx2::W);

@@ -8,3 +8,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_2x1__avx512(const PanelView& w, int64
                                                     const XtArgs& a) {
   spmm_xt<VecAvx512, 2, 2, 8>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_2x1__avx512, 2, 8 * VecAvx512::W);

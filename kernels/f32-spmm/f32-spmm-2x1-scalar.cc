@@ -8,3 +8,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_2x1__scalar(const PanelView& w, int64
                                                     const XtArgs& a) {
   spmm_xt<VecScalar, 2, 2, 4>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_2x1__scalar, 2, 4 * VecScalar::W);

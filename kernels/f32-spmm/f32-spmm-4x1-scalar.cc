@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_4x1__scalar(const PanelView& w, int64
                                                     const XtArgs& a) {
   spmm_xt<VecScalar, 4, 4, 4>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_4x1__scalar, 4, 4 * VecScalar::W);

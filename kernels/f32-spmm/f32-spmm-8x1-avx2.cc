@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_8x1__avx2(const PanelView& w, int64_t
                                                     const XtArgs& a) {
   spmm_xt<VecAvx2, 8, 4, 2>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_8x1__avx2, 8, 2 * VecAvx2::W);

@@ -7,3 +7,4 @@ void spiralkit::spiralkit_f32_spmm_ukernel_8x1__scalar(const PanelView& w, int64
                                                     const XtArgs& a) {
   spmm_xt<VecScalar, 8, 4, 4>(w, p_begin, p_end, a);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_8x1__scalar, 8, 4 * VecScalar::W);

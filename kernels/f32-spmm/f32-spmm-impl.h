@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "simd/epilogue.h"
+#include "simd/vec-traits.h"
 #include "spiralkit_kernels/panels.h"
 
 namespace {
@@ -17,6 +18,8 @@ inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const 
                       int tail) {
   using T = typename V::T;
   constexpr int W = V::W;
+  // A tile of whole 4-row groups reads its weights 4 at a time (they are contiguous per block).
+  constexpr bool kLanes4 = has_lane_fma<V>::value && W == 4 && RT % 4 == 0;
   const int64_t n0 = p * R + row0;
   const int valid = static_cast<int>(std::min<int64_t>(RT, w.rows - n0));
   if (valid <= 0) return;
@@ -36,11 +39,25 @@ inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const 
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) xv[v] = (TAIL && v == NV - 1) ? V::load_n(xr + v * W, tail) : V::load(xr + v * W);
     const float* wv = vals + static_cast<int64_t>(b) * R;
-#pragma GCC unroll 8
-    for (int r = 0; r < RT; ++r) {
-      const T wr = V::bcast(wv + r);
+    if constexpr (kLanes4) {  // one load of 4 weights, FMAs by lane (NEON)
+#pragma GCC unroll 2
+      for (int r = 0; r < RT; r += 4) {
+        const T w4 = V::load(wv + r);
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(wr, xv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) {
+          acc[r][v] = V::template fma_lane<0>(w4, xv[v], acc[r][v]);
+          acc[r + 1][v] = V::template fma_lane<1>(w4, xv[v], acc[r + 1][v]);
+          acc[r + 2][v] = V::template fma_lane<2>(w4, xv[v], acc[r + 2][v]);
+          acc[r + 3][v] = V::template fma_lane<3>(w4, xv[v], acc[r + 3][v]);
+        }
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int r = 0; r < RT; ++r) {
+        const T wr = V::bcast(wv + r);
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(wr, xv[v], acc[r][v]);
+      }
     }
   }
 #pragma GCC unroll 8

@@ -3,7 +3,7 @@
 // side into full vectors (4 or 2 blocks per 512-bit FMA, 2 or 1 per 256-bit), the broadcast x
 // values assembled with inserts from four indices read in one 64-bit load; four accumulators hide
 // the FMA latency; the last partial vector is one masked FMA (kidx16 is padded, see kernel_pack).
-// R = 1 (CSR): gathers of 8/16 x values.
+// R = 1 (CSR): f32-spmv-csr-impl.h (portable scalar chains).
 // x86 only (the portable rows live in f32-spmv-scalar-impl.h). Internal linkage.
 #pragma once
 #include <immintrin.h>
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "f32-spmv/f32-spmv-csr-impl.h"
 #include "spiralkit_kernels/panels.h"
 
 namespace {
@@ -116,26 +117,6 @@ void spmv_wide(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, co
     wide_fold<R>(wide_add4(a0, a1, a2, a3), tmp);
     const int64_t n0 = p * R;
     spmv_finish(tmp, static_cast<int>(std::min<int64_t>(R, w.rows - n0)), n0, y, bias, act);
-  }
-}
-
-// CSR rows: eight scalar FMA chains (latency 4 would cap four at one non-zero per cycle); each non-zero costs three loads (index, x, value) and no
-// gather — gathers of 8/16 lanes measured slower per element on Zen 5.
-inline void spmv_csr(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const float* x, float* y,
-                     const float* bias, spiralkit::Activation act) {
-  const uint16_t* kidx = w.kidx16;
-  const float* vals = w.vals;
-  for (int64_t n = p_begin; n < p_end; ++n) {
-    int32_t b = w.ptr[n];
-    const int32_t e = w.ptr[n + 1];
-    float s[8] = {};
-    for (; b + 8 <= e; b += 8) {
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) s[j] += vals[b + j] * x[kidx[b + j]];
-    }
-    for (; b < e; ++b) s[0] += vals[b] * x[kidx[b]];
-    const float s0 = s[0] + s[4], s1 = s[1] + s[5], s2 = s[2] + s[6], s3 = s[3] + s[7];
-    y[n] = spiralkit::apply_activation((s0 + s1) + (s2 + s3) + (bias ? bias[n] : 0.0f), act);
   }
 }
 

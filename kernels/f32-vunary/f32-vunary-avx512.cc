@@ -4,3 +4,4 @@
 void spiralkit::spiralkit_f32_vunary_ukernel__avx512(int kind, const float* x, float* y, int64_t n, float p0, float p1) {
   vunary(kind, x, y, n, p0, p1);
 }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_vunary_ukernel__avx512, 1, kLanes);

@@ -69,11 +69,13 @@ CpuFeatures detect() {
     else if (f.forced == "avx2") want = Isa::kAvx2;
     else if (f.forced == "avx512") want = Isa::kAvx512;
     else if (f.forced == "neon") want = Isa::kNeon;
+    else if (f.forced == "neonfp16") want = f.has_fp16 ? Isa::kNeon : Isa::kNeonFp16;  // fp16 rows need FEAT_FP16
     else known = false;
     const bool same_family = want == Isa::kScalar || (want == Isa::kNeon) == (f.detected == Isa::kNeon);
     if (!known) {
-      f.note = "SPIRALKIT_ISA='" + f.forced + "' is not one of scalar|avx2|avx512|neon; using " + isa_name(f.detected);
-    } else if (!same_family || static_cast<int>(want) > static_cast<int>(f.detected)) {
+      f.note = "SPIRALKIT_ISA='" + f.forced + "' is not one of scalar|avx2|avx512|neon|neonfp16; using " +
+               isa_name(f.detected);
+    } else if (want == Isa::kNeonFp16 || !same_family || static_cast<int>(want) > static_cast<int>(f.detected)) {
       f.note = "SPIRALKIT_ISA='" + f.forced + "' is not available on this CPU; using " + isa_name(f.detected);
     } else {
       f.active = want;

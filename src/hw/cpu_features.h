@@ -1,5 +1,7 @@
-// What the CPU can run, detected once. SPIRALKIT_ISA=scalar|avx2|avx512|neon lowers the level
-// for debugging and A/B benchmarks; asking for more than the CPU has falls back, never crashes.
+// What the CPU can run, detected once. SPIRALKIT_ISA=scalar|avx2|avx512|neon|neonfp16 lowers the
+// level for debugging and A/B benchmarks; asking for more than the CPU has falls back, never
+// crashes. neonfp16 is neon that insists on FEAT_FP16 (a note says so where the CPU lacks it);
+// extension rows (fp16, dot product, VNNI) follow the base level: scalar turns them all off.
 #pragma once
 
 #include <string>
