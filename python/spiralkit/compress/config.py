@@ -186,6 +186,28 @@ class DistillConfig(_TomlMixin):
 
 
 @dataclass
+class QuantizeConfig(_TomlMixin):
+    """The quantization-aware final round (``SpiralConfig.quantize = "int8"``; compress/quantize.py):
+    int8 fake quantization of every Linear/Conv2d (weights per output channel, inputs per tensor)
+    with activation ranges calibrated on ``calibration_batches`` training batches; ``observer``
+    "minmax" keeps them fixed, "ema" keeps averaging them (``ema_momentum``) while training.
+    ``activations = false`` quantizes weights only."""
+
+    observer: str = "ema"
+    ema_momentum: float = 0.01
+    calibration_batches: int = 8
+    activations: bool = True
+
+    def validate(self) -> None:
+        if self.observer not in ("minmax", "ema"):
+            raise ValueError(f"quantization.observer: expected minmax or ema, got '{self.observer}'")
+        if not 0 < self.ema_momentum <= 1:
+            raise ValueError(f"quantization.ema_momentum: expected a number in (0, 1], got {self.ema_momentum}")
+        if self.calibration_batches < 1:
+            raise ValueError(f"quantization.calibration_batches: expected >= 1, got {self.calibration_batches}")
+
+
+@dataclass
 class SpiralConfig(_TomlMixin):
     """Rounds of prune -> distill.
 
@@ -197,6 +219,9 @@ class SpiralConfig(_TomlMixin):
     ``final_epochs`` > 0 lengthens the last round's distillation (recovery at the target sparsity).
     For the ``channel`` pattern the sparsities are fractions of *filters* removed per layer (the
     records still report the fraction of weights gone, which is larger: inputs shrink too).
+
+    ``quantize = "int8"`` makes the last round quantization-aware (``quantization``: QuantizeConfig):
+    its recorded metrics are the int8 (fake-quantized) model's, beside its fp32 ones.
     """
 
     version: int = CONFIG_VERSION
@@ -214,6 +239,8 @@ class SpiralConfig(_TomlMixin):
     seed: int = 0
     prune: PruneConfig = field(default_factory=PruneConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    quantize: str = "none"  # "int8": the last round is quantization-aware
+    quantization: QuantizeConfig = field(default_factory=QuantizeConfig)
 
     def validate(self) -> None:
         import spiralkit.compress.schedules  # noqa: F401
@@ -236,6 +263,9 @@ class SpiralConfig(_TomlMixin):
             raise ValueError("l1_epochs, l1_lambda and final_epochs: expected >= 0")
         self.prune.validate()
         self.distill.validate()
+        if self.quantize not in ("none", "int8"):
+            raise ValueError(f"quantize: expected none or int8, got '{self.quantize}'")
+        self.quantization.validate()
 
     def round_sparsities(self) -> list[float]:
         from spiralkit.compress.schedules import sparsity_at

@@ -22,6 +22,7 @@ from torch import nn
 from spiralkit.compress import batches as B
 from spiralkit.compress import checkpoint as ckpt
 from spiralkit.compress import metrics as M
+from spiralkit.compress import quantize as Q
 from spiralkit.compress import report
 from spiralkit.compress.config import DistillConfig, SpiralConfig
 from spiralkit.compress.distill import copy_model, default_evaluate, distill
@@ -45,7 +46,7 @@ class SpiralResult:
         return next(r for r in self.records if r["round"] == self.best_round)
 
     def table(self, primary: str = "accuracy") -> str:
-        return report.table(self.records, primary, self.best_round)
+        return report.table(self.records, primary, self.best_round, Q.table_columns(self.records, primary))
 
 
 def _batch_size(inputs) -> int:
@@ -214,11 +215,18 @@ class _Run:
         prune(self.model, prune_cfg, self.train_data, loss_fn=_distill_loss(teacher, cfg.distill),
               val_data=self.val_data, evaluate=self.evaluate, example_inputs=self.example,
               primary_metric=self.primary)
+        qat = cfg.quantize == "int8" and r == cfg.rounds  # the last round is quantization-aware
+        if qat:
+            Q.begin_qat_round(self.model, self.train_data, cfg.quantization)
         extra = cfg.final_epochs if r == cfg.rounds else 0
         distill_cfg = dataclasses.replace(cfg.distill, seed=cfg.distill.seed + r, epochs=cfg.distill.epochs + extra)
         result = distill(self.model, teacher, distill_cfg, self.train_data, None, progress=self.progress,
                          desc=f"round {r}")
-        return self.measure(r, goal, started, result.losses)
+        record = self.measure(r, goal, started, result.losses)
+        if qat:  # the metrics above are the int8 model's; add its fp32 and engine-int8 ones
+            Q.annotate_record(record, self.model, self.evaluate, self.val_data, self.primary, self.train_data,
+                              cfg.quantization.calibration_batches)
+        return record
 
     def l1_pretrain(self) -> None:
         """L1-regularised training of the layers to prune, so small weights go to zero first."""
