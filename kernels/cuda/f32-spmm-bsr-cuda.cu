@@ -59,17 +59,13 @@ cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
 
 template <int R>
 cudaError_t dispatch(const SpmmArgs& a, int tm, cudaStream_t stream) {
-  return detail::for_each_m_slice(a, tm, [&](const SpmmArgs& s) {
-    switch (tm) {
-      case 16:
-        if constexpr (R == 4) return launch<R, 16>(s, stream);
-        return cudaErrorInvalidValue;
-      case 8: return launch<R, 8>(s, stream);
-      case 4: return launch<R, 4>(s, stream);
-      case 2: return launch<R, 2>(s, stream);
-      default: return launch<R, 1>(s, stream);
-    }
-  });
+  // 4x1 takes up to 16 activation rows per CTA, 8x1 up to 8 (64 sums per lane either way).
+  auto run = [&](const SpmmArgs& s, auto t) { return launch<R, decltype(t)::value>(s, stream); };
+  if constexpr (R == 4) {
+    return detail::launch_tiled<16, 8, 4, 2, 1>(a, tm, run);
+  } else {
+    return detail::launch_tiled<8, 4, 2, 1>(a, tm, run);
+  }
 }
 
 }  // namespace

@@ -85,13 +85,9 @@ cudaError_t spiralkit_f32_spmm_ukernel_bsr16x16__cuda(const SpmmArgs& a, cudaStr
   const int64_t kpad = (a.k + kB - 1) / kB * kB;
   // Static shared memory (the cross-warp reduction) shares the opt-in budget with the staged tile.
   const int tm = detail::choose_tm(a.m, kpad, a.max_smem_per_block - kWarps * kB * 8 * 4);
-  return detail::for_each_m_slice(a, tm, [&](const SpmmArgs& s) {
-    switch (tm) {
-      case 8: return launch<8>(s, kpad, stream);
-      case 4: return launch<4>(s, kpad, stream);
-      case 2: return launch<2>(s, kpad, stream);
-      default: return launch<1>(s, kpad, stream);
-    }
+  return detail::launch_tiled<8, 4, 2, 1>(a, tm, [&](const SpmmArgs& s, auto t) {
+    using TM = decltype(t);
+    return launch<TM::value>(s, kpad, stream);
   });
 }
 

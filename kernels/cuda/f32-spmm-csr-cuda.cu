@@ -44,13 +44,9 @@ cudaError_t launch(const SpmmArgs& a, cudaStream_t stream) {
 
 cudaError_t spiralkit_f32_spmm_ukernel_csr__cuda(const SpmmArgs& a, cudaStream_t stream) {
   const int tm = detail::choose_tm(a.m, a.k, a.max_smem_per_block);  // 16 measured slower here
-  return detail::for_each_m_slice(a, tm, [&](const SpmmArgs& s) {
-    switch (tm) {
-      case 8: return launch<8>(s, stream);
-      case 4: return launch<4>(s, stream);
-      case 2: return launch<2>(s, stream);
-      default: return launch<1>(s, stream);
-    }
+  return detail::launch_tiled<8, 4, 2, 1>(a, tm, [&](const SpmmArgs& s, auto t) {
+    using TM = decltype(t);
+    return launch<TM::value>(s, stream);
   });
 }
 

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "cuda-kernel-list.h"
+
 namespace spiralkit {
 namespace cuda {
 
@@ -19,7 +21,7 @@ struct SpmmArgs {
   const float* bias = nullptr;  // [n] or null
   int activation = 0;           // spiralkit::Activation code (activation.h)
 
-  // The weight, in the layout of the kernel's format (packed once by csrc/cuda/device_weight):
+  // The weight, in the layout of the kernel's format (packed once by src/cuda/device_weight.cu):
   //   dense: values[n * k]
   //   csr:   row_ptr[n + 1], col_idx[nnz], values[nnz]
   //   bsr:   R x C blocks (C == 1 for the Rx1 kernel, R == C == 16 for bsr16x16): row_ptr over
@@ -39,12 +41,10 @@ struct SpmmArgs {
   int max_smem_per_block = 48 * 1024;  // opt-in limit (cudaDevAttrMaxSharedMemoryPerBlockOptin)
 };
 
-cudaError_t spiralkit_f32_spmm_ukernel_dense__cuda(const SpmmArgs& a, cudaStream_t stream);
-cudaError_t spiralkit_f32_spmm_ukernel_gemm__cuda(const SpmmArgs& a, cudaStream_t stream);
-cudaError_t spiralkit_f32_spmm_ukernel_csr__cuda(const SpmmArgs& a, cudaStream_t stream);
-cudaError_t spiralkit_f32_spmm_ukernel_bsr__cuda(const SpmmArgs& a, cudaStream_t stream);  // R x 1, R in {4, 8}
-cudaError_t spiralkit_f32_spmm_ukernel_bsr16x16__cuda(const SpmmArgs& a, cudaStream_t stream);
-cudaError_t spiralkit_f32_spmm_ukernel_nm__cuda(const SpmmArgs& a, cudaStream_t stream);
+// One prototype per row of SPIRALKIT_CUDA_F32_LINEAR_KERNELS (the bsr kernel serves 4x1 and 8x1).
+#define SPIRALKIT_CUDA_DECLARE_F32(fn, sm, dt, op, fmt, r, c) cudaError_t fn(const SpmmArgs& a, cudaStream_t stream);
+SPIRALKIT_CUDA_F32_LINEAR_KERNELS(SPIRALKIT_CUDA_DECLARE_F32)
+#undef SPIRALKIT_CUDA_DECLARE_F32
 
 }  // namespace cuda
 }  // namespace spiralkit

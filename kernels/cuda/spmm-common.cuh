@@ -1,4 +1,4 @@
-// Device helpers shared by the f32-spmm CUDA kernels: the activation epilogue, the activation tile
+// Device helpers shared by the f32-spmm CUDA kernels: the output epilogue, the activation tile
 // (TM rows of x, staged transposed in shared memory), a warp reduce-scatter, launch geometry.
 #pragma once
 
@@ -6,6 +6,9 @@
 
 #include <cstdint>
 
+#include <type_traits>
+
+#include "activation.cuh"
 #include "f32-spmm-cuda.h"
 
 namespace spiralkit {
@@ -13,18 +16,6 @@ namespace cuda {
 namespace detail {
 
 constexpr unsigned kFullMask = 0xffffffffu;
-
-// Same definitions and codes as kernels/include/spiralkit_kernels/activation.h (GELU: exact erf).
-__device__ __forceinline__ float activate(float v, int act) {
-  switch (act) {
-    case 1: return v > 0.0f ? v : 0.0f;
-    case 2: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
-    case 3: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    case 4: return v / (1.0f + expf(-v));
-    case 5: return 1.0f / (1.0f + expf(-v));
-    default: return v;
-  }
-}
 
 __device__ __forceinline__ void store_out(const SpmmArgs& a, int64_t i, int64_t n, float acc) {
   if (i < a.m && n < a.n) {
@@ -263,6 +254,19 @@ template <typename Kernel>
 inline cudaError_t prepare_smem(Kernel kernel, size_t smem) {
   if (smem <= 48 * 1024) return cudaSuccess;
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+}
+
+
+// Runs launch(std::integral_constant<int, TM>{}) for the first TM of the list equal to `tm` (the
+// staged-tile height chosen at run time), once per slice of at most 65535 CTA rows. Replaces a
+// switch over the tile heights in every kernel file.
+template <int... TMs, typename Launch>
+inline cudaError_t launch_tiled(const SpmmArgs& a, int tm, Launch launch) {
+  return for_each_m_slice(a, tm, [&](const SpmmArgs& s) {
+    cudaError_t err = cudaErrorInvalidValue;
+    const bool found = ((tm == TMs ? (err = launch(s, std::integral_constant<int, TMs>{}), true) : false) || ...);
+    return found ? err : cudaErrorInvalidValue;
+  });
 }
 
 }  // namespace detail

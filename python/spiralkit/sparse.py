@@ -19,13 +19,14 @@ class SparseWeight:
     logical matrix ``(shape[0], prod(shape[1:]))``.
     """
 
-    __slots__ = ("_packed", "_pattern", "_shape", "_input_kind")
+    __slots__ = ("_packed", "_pattern", "_shape", "_input_kind", "_on_device")
 
     def __init__(self, packed, pattern: Pattern, shape: tuple[int, ...], input_kind: str = "numpy"):
         self._packed = packed
         self._pattern = pattern
         self._shape = tuple(int(d) for d in shape)
         self._input_kind = input_kind
+        self._on_device = {}  # (device index, dtype) -> spiralkit.cuda.CudaSparseWeight, made by to()
 
     @property
     def pattern(self) -> str:
@@ -63,6 +64,22 @@ class SparseWeight:
         """The dense weight, bit-exact, in the original shape and array kind."""
         dense = np.asarray(self._packed.to_dense()).reshape(self._shape)
         return to_user_array(dense, self._input_kind)
+
+    def to(self, device, dtype=None):
+        """This weight on ``device``: ``"cpu"`` gives itself; ``"cuda[:N]"`` (or a torch.device) gives a
+        :class:`spiralkit.cuda.CudaSparseWeight` packed for the GPU kernels in ``dtype`` (float32 by
+        default, float16, bfloat16), made once per (device, dtype) and kept."""
+        if str(device) == "cpu":
+            if dtype is not None and str(dtype).replace("torch.", "") not in ("float32", "float"):
+                raise ValueError(f"dtype: a CPU SparseWeight is float32, got {dtype!r}")
+            return self
+        from spiralkit import cuda  # noqa: PLC0415 - loads the CUDA module on first GPU use only
+
+        index, name = cuda._device_index(device), cuda._dtype_name(dtype)
+        key = (index, name)
+        if key not in self._on_device:
+            self._on_device[key] = cuda.to_device(self, index, name)
+        return self._on_device[key]
 
     def __repr__(self) -> str:
         return (

@@ -1,6 +1,7 @@
 """SparseLinear / SparseConv2d: inference modules whose weight is a packed SparseWeight.
 
-They run spiralkit's kernels on CPU float32 tensors. They hold no trainable parameters: train
+They run spiralkit's kernels on CPU float32 tensors, and spiralkit.cuda's on CUDA tensors (float32,
+float16, bfloat16; see spiralkit/cuda.py). They hold no trainable parameters: train
 (and mask) the dense model, then :func:`spiralkit.sparsify` it for deployment.
 
 Their forward goes through the torch custom ops ``spiralkit::linear`` / ``spiralkit::conv2d`` so
@@ -77,6 +78,27 @@ def _conv2d_fake(x, handle, bias, stride, padding, dilation, groups, out_channel
     return x.new_empty((*x.shape[:-3], out_channels, *spatial))
 
 
+# CUDA tensors: the same ops through spiralkit.cuda on the weight's GPU copy in the input's dtype
+# (SparseWeight.to packs it once per device and dtype); the bias follows the input.
+def _cuda_bias(bias, x):
+    return None if bias is None else bias.to(device=x.device, dtype=x.dtype)
+
+
+def _linear_cuda(x, handle, bias, out_features, activation):
+    from spiralkit import cuda  # noqa: PLC0415 - the CUDA module loads on first CUDA use only
+
+    return cuda.linear(x, _weight(handle).to(x.device, x.dtype), _cuda_bias(bias, x), activation)
+
+
+def _conv2d_cuda(x, handle, bias, stride, padding, dilation, groups, out_channels, kernel_size, activation):
+    from spiralkit import cuda  # noqa: PLC0415
+
+    w = _weight(handle).to(x.device, x.dtype)
+    return cuda.conv2d(x, w, _cuda_bias(bias, x), tuple(stride), tuple(padding), tuple(dilation), groups, activation)
+
+
+_CUDA_IMPLS = {"linear": _linear_cuda, "conv2d": _conv2d_cuda}
+
 _SCHEMAS = {
     "linear": ("(Tensor x, int handle, Tensor? bias, int out_features, str? activation) -> Tensor",
                _linear, _linear_fake),
@@ -98,6 +120,7 @@ if _LIB is None and not hasattr(torch.ops.spiralkit, "linear"):
     for _name, (_schema, _impl, _fake) in _SCHEMAS.items():
         _LIB.define(_name + _schema)
         _LIB.impl(_name, _impl, "CompositeExplicitAutograd")
+        _LIB.impl(_name, _CUDA_IMPLS[_name], "CUDA")  # CUDA tensors: spiralkit.cuda, not the CPU ops
         _LIB.impl(_name, torch.library.fallthrough_kernel, "Autograd")
         torch.library.register_fake(f"spiralkit::{_name}", _fake, lib=_LIB)
 

@@ -46,3 +46,38 @@ def test_to_device_without_a_gpu_is_unsupported():
     w = spiralkit.pack(np.ones((4, 4), np.float32), "dense")
     with pytest.raises(spiralkit.UnsupportedError, match="_C_cuda|CUDA device"):
         skc.to_device(w)
+
+
+def test_sparse_weight_to_cpu_is_itself_and_cuda_without_a_gpu_is_unsupported():
+    import numpy as np
+    import pytest
+
+    import spiralkit
+    import spiralkit.cuda as skc
+
+    w = spiralkit.pack(np.eye(8, dtype=np.float32), "unstructured")
+    assert w.to("cpu") is w
+    with pytest.raises(ValueError, match="^dtype"):
+        w.to("cpu", "float16")
+    with pytest.raises(ValueError, match="^device"):
+        w.to("tpu")
+    if skc.is_available():
+        pytest.skip("a CUDA device is present: the unsupported path cannot be reached here")
+    for dtype in (None, "float16", "bfloat16"):
+        with pytest.raises(spiralkit.UnsupportedError, match="_C_cuda|CUDA device"):
+            w.to("cuda", dtype)
+
+
+def test_dtype_and_kernel_arguments_are_checked():
+    import pytest
+
+    import spiralkit.cuda as skc
+
+    assert skc._dtype_name(None) == "float32" and skc._dtype_name("half") == "float16"
+    assert skc._dtype_name("torch.bfloat16") == "bfloat16"
+    for bad in ("int8", "float64", 3):
+        with pytest.raises(ValueError, match="^dtype"):
+            skc._dtype_name(bad)
+    assert [skc._mode_code(k) for k in ("auto", "sparse", "dense")] == [0, 1, 2]
+    with pytest.raises(ValueError, match="^kernel"):
+        skc._mode_code("fastest")

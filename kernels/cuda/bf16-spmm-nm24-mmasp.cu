@@ -1,0 +1,12 @@
+// bf16 linear: 2:4 weight on sparse tensor cores (mma.sp.m16n8k32).
+#include "h16-mma.cuh"
+
+namespace spiralkit {
+namespace cuda {
+
+cudaError_t spiralkit_bf16_spmm_ukernel_nm24__mmasp(const H16Args& a, cudaStream_t stream) {
+  return detail::launch_nm24<detail::BF16>(a, detail::LinearIn(a), detail::LinearOut<detail::BF16>(a), stream);
+}
+
+}  // namespace cuda
+}  // namespace spiralkit

@@ -1,0 +1,12 @@
+// f16 convolution (implicit GEMM, NCHW, groups == 1): 32x32 BSR weight on tensor cores (mma.sync.m16n8k16, four fragments a block).
+#include "h16-mma.cuh"
+
+namespace spiralkit {
+namespace cuda {
+
+cudaError_t spiralkit_f16_sconv_ukernel_bsr32__mma(const H16Args& a, cudaStream_t stream) {
+  return detail::launch_bsr<detail::F16, 32>(a, detail::ConvIn(a), detail::ConvOut<detail::F16>(a), stream);
+}
+
+}  // namespace cuda
+}  // namespace spiralkit
