@@ -31,6 +31,12 @@ def run(args) -> int:
     result, _ = run_recipe(recipe, resume=args.resume, progress=not args.no_progress)
     if world()[0] == 0:  # under torchrun, one report
         print(f"kept round {result.best_round}; results in {result.output_dir}/ (rounds.json, rounds.png, checkpoint/)")
+        if result.baseline is not None:
+            primary = recipe.spiral.distill.primary_metric
+            last, base = result.records[-1], result.baseline
+            print(f"same {base['train_steps']} steps: spiral round {last['round']} {primary} "
+                  f"{last['metrics'][primary]:.4f} at {last['sparsity_pruned_layers']:.1%}; one-shot + fine-tune "
+                  f"{base['metrics'][primary]:.4f} at {base['sparsity_pruned_layers']:.1%}")
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():

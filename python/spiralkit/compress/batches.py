@@ -86,3 +86,40 @@ def count_batches(data: Iterable, max_batches: int = 0) -> "int | None":
     except TypeError:
         return max_batches or None
     return min(per_rank, max_batches) if max_batches else per_rank
+
+
+class StepBudget:
+    """``data`` cycled to exactly ``steps`` batches per rank per pass: a round's budget in
+    optimiser steps whatever the dataset's length (one pass = the whole budget, so a per-call
+    learning-rate schedule spans exactly ``steps``). ``len`` counts every rank's batches, as
+    ``rank_batches`` expects."""
+
+    def __init__(self, data: Iterable, steps: int):
+        if steps < 1:
+            raise ValueError(f"steps: expected >= 1, got {steps}")
+        self.data, self.steps = data, steps
+
+    def __len__(self) -> int:
+        return self.steps * world()[1]
+
+    def __iter__(self) -> Iterator:
+        wanted, given = len(self), 0
+        while given < wanted:
+            before = given
+            for batch in self.data:
+                yield batch
+                given += 1
+                if given == wanted:
+                    return
+            if given == before:
+                raise ValueError("the training data yielded no batch")
+
+
+def reseed(data: Iterable, seed: int) -> None:
+    """Put torch's global RNG and ``data``'s shuffling generator (a DataLoader's, if it has one)
+    into a state that depends on ``seed`` alone, so a round replays identically after a resume."""
+    torch.manual_seed(seed)
+    for holder in (data, getattr(data, "sampler", None)):
+        generator = getattr(holder, "generator", None)
+        if isinstance(generator, torch.Generator):
+            generator.manual_seed(seed)

@@ -15,6 +15,9 @@ from torch import nn
 from spiralkit.compress import batches as B
 from spiralkit.patterns import pattern_mask
 
+# Set on a model whose modules were shrunk, so its checkpoint says so (checkpoint.py).
+SHRUNK_FLAG = "_spiralkit_channel_pruned"
+
 
 def _out_channel_fn(tp, module):
     return tp.prune_conv_out_channels if isinstance(module, nn.Conv2d) else tp.prune_linear_out_channels
@@ -68,6 +71,7 @@ def prune_channels(model: nn.Module, layers: dict, scores: dict, allocation: dic
             graph.get_pruning_group(module, _out_channel_fn(tp, module), idxs=drop.tolist()).prune()
         for c in coupled:
             removed[c] = len(drop) / n_out
+    setattr(model, SHRUNK_FLAG, True)
     model.train(was_training)
     return removed
 

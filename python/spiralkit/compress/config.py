@@ -7,6 +7,9 @@ Every config carries ``version``; a file written by a newer spiralkit is refused
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +33,64 @@ def _version(name: str, value: int) -> None:
         raise ValueError(f"{name}.version: this spiralkit reads versions 1..{CONFIG_VERSION}, got {value}")
 
 
+def _matches(value, hint) -> bool:
+    """Whether ``value`` has the type ``hint`` (a config field's annotation) names. bool is not an
+    int here, an int is a float (TOML writes 1 for 1.0), lists are checked element by element."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple):
+        item = args[0] if args else typing.Any
+        return isinstance(value, (list, tuple)) and all(_matches(v, item) for v in value)
+    if origin is typing.Union:
+        return any(_matches(value, a) for a in args)
+    if hint is typing.Any:
+        return True
+    if dataclasses.is_dataclass(hint):
+        return isinstance(value, hint)
+    raise TypeError(f"config type check: no rule for the annotation {hint!r}")  # a new field type: add a rule
+
+
+def _describe(hint, plural: bool = False) -> str:
+    names = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
+             float: ("a finite number", "finite numbers"), str: ("a string", "strings")}
+    if hint in names:
+        return names[hint][plural]
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, tuple):
+        inner = f" of {_describe(args[0], plural=True)}" if args else ""
+        return ("lists" if plural else "a list") + inner
+    if dataclasses.is_dataclass(hint):
+        return f"a [{hint.__name__}] table"
+    return str(hint)
+
+
+def check_types(obj, prefix: str) -> None:
+    """Refuse, by key, any field of dataclass ``obj`` (and of its nested configs) whose value does
+    not have the field's declared type -- before any other check, so ``rounds = "3"`` or
+    ``skip = "fc1"`` in a recipe is named, never a traceback or a failure mid-training."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value, hint = getattr(obj, f.name), hints[f.name]
+        if not _matches(value, hint):
+            raise ValueError(f"{prefix}{f.name}: expected {_describe(hint)}, got {value!r} ({type(value).__name__})")
+        if dataclasses.is_dataclass(value):
+            check_types(value, f"{prefix}{f.name}.")
+
+
 class _TomlMixin:
+    # How this config's keys are named in messages when it is checked on its own.
+    _KEY_PREFIX: typing.ClassVar[str] = ""
+
+    def check_types(self) -> None:
+        check_types(self, self._KEY_PREFIX)
+
     def to_toml(self, path: "str | Path") -> None:
         toml_io.save(self, path)
 
@@ -68,8 +128,10 @@ class EvolutionConfig(_TomlMixin):
     mutation: float = 0.1
     elite: int = 2
     cost: str = "flops"
+    _KEY_PREFIX: typing.ClassVar[str] = "evolution."
 
     def validate(self) -> None:
+        self.check_types()
         if self.cost not in ("flops", "latency"):
             raise ValueError(f"evolution.cost: expected flops or latency, got '{self.cost}'")
         if self.population < 2 or self.generations < 1 or self.elite < 1 or self.elite >= self.population:
@@ -105,9 +167,12 @@ class PruneConfig(_TomlMixin):
     damp: float = 0.01  # sparsegpt: H + damp * mean(diag H) * I
     seed: int = 0
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    _KEY_PREFIX: typing.ClassVar[str] = "prune."
 
     def validate(self) -> None:
         from spiralkit.patterns import parse_pattern
+
+        self.check_types()
 
         import spiralkit.compress.criteria  # noqa: F401  (fills the registry)
 
@@ -159,9 +224,12 @@ class DistillConfig(_TomlMixin):
     weight_decay: float = 0.0
     primary_metric: str = "accuracy"
     seed: int = 0
+    _KEY_PREFIX: typing.ClassVar[str] = "distill."
 
     def validate(self) -> None:
         import spiralkit.compress.losses  # noqa: F401  (fills the registry)
+
+        self.check_types()
 
         _version("distill", self.version)
         LOSSES.get(self.loss)
@@ -215,10 +283,21 @@ class SpiralConfig(_TomlMixin):
     the teacher chosen by ``teacher`` ("original" model, "previous" round's student, "best" round
     so far). The run stops after the last round, or (``stop_on_drop``) at the first round whose
     primary metric falls more than ``tolerance`` below the original model's; the result is the
-    sparsest round within tolerance. ``l1_epochs`` > 0 runs L1-regularised training first;
-    ``final_epochs`` > 0 lengthens the last round's distillation (recovery at the target sparsity).
+    sparsest round within tolerance. ``l1_epochs`` > 0 runs L1-regularised training first.
     For the ``channel`` pattern the sparsities are fractions of *filters* removed per layer (the
     records still report the fraction of weights gone, which is larger: inputs shrink too).
+
+    Budget per round: ``round_steps`` > 0 gives every round exactly that many optimiser steps
+    (the training data is cycled), and the last round ``final_steps`` more (recovery at the
+    target sparsity); with ``round_steps = 0`` a round is ``distill.epochs`` passes (each capped
+    at ``distill.max_batches``) and the last round ``final_epochs`` more. Each round is one
+    distillation call with a fresh optimiser: ``distill.lr_schedule = "cosine"`` decays the
+    learning rate to 0 within every round and restarts it at the next (warm restarts);
+    ``recovery_lr_schedule`` ("constant" / "cosine"; "" = as the other rounds) sets the last round's.
+
+    ``baseline = true`` also runs one-shot pruning to ``target_sparsity`` + fine-tuning (the same
+    criterion, loss, teacher and the recovery round's schedule) from the same model on the same
+    total optimiser steps as the rounds, and records it in rounds.json beside them.
 
     ``quantize = "int8"`` makes the last round quantization-aware (``quantization``: QuantizeConfig):
     its recorded metrics are the int8 (fake-quantized) model's, beside its fp32 ones.
@@ -235,6 +314,10 @@ class SpiralConfig(_TomlMixin):
     l1_epochs: int = 0
     l1_lambda: float = 1e-5
     final_epochs: int = 0
+    round_steps: int = 0
+    final_steps: int = 0
+    recovery_lr_schedule: str = ""
+    baseline: bool = False
     output_dir: str = "runs/spiral"
     seed: int = 0
     prune: PruneConfig = field(default_factory=PruneConfig)
@@ -245,6 +328,7 @@ class SpiralConfig(_TomlMixin):
     def validate(self) -> None:
         import spiralkit.compress.schedules  # noqa: F401
 
+        self.check_types()
         _version("spiral", self.version)
         if self.rounds < 1:
             raise ValueError(f"rounds: expected >= 1, got {self.rounds}")
@@ -259,8 +343,15 @@ class SpiralConfig(_TomlMixin):
             raise ValueError(f"teacher: unknown '{self.teacher}'; known: {', '.join(TEACHERS)}")
         if self.tolerance < 0:
             raise ValueError(f"tolerance: expected >= 0, got {self.tolerance}")
-        if self.l1_epochs < 0 or self.l1_lambda < 0 or self.final_epochs < 0:
-            raise ValueError("l1_epochs, l1_lambda and final_epochs: expected >= 0")
+        for name in ("l1_epochs", "l1_lambda", "final_epochs", "round_steps", "final_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: expected >= 0, got {getattr(self, name)}")
+        if self.round_steps and self.final_epochs:
+            raise ValueError("final_epochs: with round_steps > 0 the budget is in steps; set final_steps instead")
+        if self.final_steps and not self.round_steps:
+            raise ValueError("final_steps: needs round_steps > 0 (with round_steps = 0 use final_epochs)")
+        if self.recovery_lr_schedule not in ("", "constant", "cosine"):
+            raise ValueError(f"recovery_lr_schedule: expected \"\", constant or cosine, got '{self.recovery_lr_schedule}'")
         self.prune.validate()
         self.distill.validate()
         if self.quantize not in ("none", "int8"):

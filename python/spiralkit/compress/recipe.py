@@ -19,6 +19,7 @@ training starts. Under ``torchrun`` each rank runs the same recipe (DDP; gloo on
 from __future__ import annotations
 
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,10 +34,12 @@ class ModelSpec(_TomlMixin):
     weights: str = ""
     train_epochs: int = 5
     train_lr: float = 2e-3
+    _KEY_PREFIX: typing.ClassVar[str] = "model."
 
     def validate(self) -> None:
         from spiralkit.data.zoo import MODELS
 
+        self.check_types()
         if self.name not in MODELS:
             raise ValueError(f"model.name: unknown '{self.name}'; known: {', '.join(sorted(MODELS))}")
         if self.weights and not Path(self.weights).is_file():
@@ -50,8 +53,10 @@ class DataSpec(_TomlMixin):
     name: str = "mnist"
     batch_size: int = 64
     limit: int = 0  # > 0: only the first `limit` training images (quick runs)
+    _KEY_PREFIX: typing.ClassVar[str] = "data."
 
     def validate(self) -> None:
+        self.check_types()
         if self.name not in DATASETS:
             raise ValueError(f"data.name: unknown '{self.name}'; known: {', '.join(DATASETS)}")
         if self.batch_size < 1 or self.limit < 0:
@@ -68,6 +73,7 @@ class Recipe(_TomlMixin):
     spiral: SpiralConfig = field(default_factory=SpiralConfig)
 
     def validate(self) -> None:
+        self.check_types()  # every key of the recipe, nested tables included, before anything else
         _version("recipe", self.version)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: expected auto, cpu or cuda, got '{self.device}'")

@@ -51,8 +51,10 @@ def table(records: list[dict], primary: str = "accuracy", best_round: int | None
     return "\n".join(lines)
 
 
-def plot(records: list[dict], path: "str | Path", primary: str = "accuracy", title: str = "spiral compression") -> None:
-    """Primary metric vs sparsity of the pruned layers, one point per round, labelled."""
+def plot(records: list[dict], path: "str | Path", primary: str = "accuracy", title: str = "spiral compression",
+         baseline: "dict | None" = None) -> None:
+    """Primary metric vs sparsity of the pruned layers, one point per round, labelled; the
+    one-shot baseline (same budget) as a separate marker when given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,6 +66,11 @@ def plot(records: list[dict], path: "str | Path", primary: str = "accuracy", tit
     ax.plot(xs, ys, marker="o")
     for r, x, y in zip(records, xs, ys):
         ax.annotate(str(r["round"]), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if baseline is not None:
+        ax.plot([100 * baseline["sparsity_pruned_layers"]], [baseline["metrics"][primary]], marker="x",
+                linestyle="none", color="tab:red", markersize=9, label="one-shot + fine-tune (same steps)")
+        ax.plot([], [], marker="o", color="tab:blue", label="spiral rounds")
+        ax.legend(fontsize=8)
     ax.set_xlabel("sparsity of the pruned layers (%)")
     ax.set_ylabel(f"validation {primary}")
     ax.set_title(title)

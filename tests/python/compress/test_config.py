@@ -101,3 +101,44 @@ def test_example_recipes_stay_valid(capsys):
     assert recipes
     for path in recipes:
         assert main(["compress", str(path), "--check"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("rounds = 2", 'rounds = "3"', "spiral.rounds: expected an integer, got '3' (str)"),
+    ("rounds = 2", "rounds = 2.5", "spiral.rounds: expected an integer, got 2.5 (float)"),
+    ('pattern = "{pattern}"', 'pattern = "4x1"\nskip = "fc1"', "spiral.prune.skip: expected a list of strings, got 'fc1'"),
+    ("rounds = 2", "rounds = 2\nstop_on_drop = 1", "spiral.stop_on_drop: expected true or false, got 1 (int)"),
+    ("target_sparsity = 0.8", 'target_sparsity = "0.8"', "spiral.target_sparsity: expected a finite number"),
+    ("limit = 128", 'limit = 128\nbatch_size = "64"', "data.batch_size: expected an integer"),
+    ('loss = "soft"', "loss = 3", "spiral.distill.loss: expected a string, got 3 (int)"),
+    ('loss = "soft"', 'loss = "soft"\nhints = [["a", 1]]', "spiral.distill.hints: expected a list of lists of strings"),
+])
+def test_recipe_values_are_type_checked_by_key(tmp_path, capsys, old, new, message):
+    text = GOOD.replace(old, new)
+    path = tmp_path / "recipe.toml"
+    path.write_text(text.format(criterion="magnitude", pattern="4x1", out=str(tmp_path / "run")))
+    assert main(["compress", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_configs_built_in_python_are_type_checked_too():
+    with pytest.raises(ValueError, match=r"prune.skip: expected a list of strings, got 'fc1'"):
+        PruneConfig(skip="fc1").validate()
+    with pytest.raises(ValueError, match=r"^rounds: expected an integer, got True"):
+        SpiralConfig(rounds=True).validate()
+    with pytest.raises(ValueError, match=r"distill.lr: expected a finite number, got nan"):
+        DistillConfig(lr=float("nan")).validate()
+    SpiralConfig(target_sparsity=1 - 1e-9, tolerance=0).validate()  # ints where floats are declared are fine
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"round_steps": -1}, "round_steps: expected >= 0"),
+    ({"round_steps": 10, "final_epochs": 2}, "final_epochs: with round_steps > 0"),
+    ({"final_steps": 10}, "final_steps: needs round_steps > 0"),
+    ({"recovery_lr_schedule": "step"}, "recovery_lr_schedule: expected"),
+])
+def test_budget_fields_are_validated(kw, message):
+    with pytest.raises(ValueError, match=message):
+        SpiralConfig(**kw).validate()
