@@ -11,6 +11,7 @@
 #include "engine/artifact.h"
 #include "engine/engine.h"
 #include "graph/passes/passes.h"
+#include "graph/quantized_weight.h"
 #include "graph/shape_inference.h"
 #include "sparse/packed_weight.h"
 
@@ -176,6 +177,18 @@ void bind_engine(py::module_& m) {
            [](spiralkit::GraphBuilder& b, std::shared_ptr<spiralkit::PackedWeight> w, const std::vector<int64_t>& shape) {
              int id = 0;
              check(b.add_weight(std::move(w), shape, &id));
+             return id;
+           })
+      // An int8 layer's weight (a PackedWeightI8 from quantize_pack_i8 / pack_i8) and the
+      // quantization of its input; the fp32 twin is derived here.
+      .def("add_quantized_weight",
+           [](spiralkit::GraphBuilder& b, std::shared_ptr<spiralkit::PackedWeightI8> w, float x_scale, int x_zero_point,
+              const std::vector<int64_t>& shape) {
+             std::shared_ptr<const spiralkit::QuantizedWeight> q;
+             std::shared_ptr<const spiralkit::PackedWeight> twin;
+             check(spiralkit::make_quantized_weight(std::move(w), {x_scale, x_zero_point}, &q, &twin));
+             int id = 0;
+             check(b.add_quantized_weight(std::move(q), std::move(twin), shape, &id));
              return id;
            })
       .def("add_node",

@@ -2,7 +2,9 @@
 
 #include <cstring>
 #include <fstream>
+#include <map>
 
+#include "engine/artifact_i8.h"
 #include "engine/container.h"
 #include "graph/shape_inference.h"
 
@@ -105,6 +107,10 @@ Status serialize_graph(const Graph& g, int64_t example_batch, std::vector<uint8_
     w.i64(p.rows);
     w.i64(p.cols);
     write_dims(w, wt.shape);
+    if (wt.quant) {  // stored once, as int8, in the "qweights" section; the arrays here stay empty
+      for (int a = 0; a < 4; ++a) write_array(w, blob, std::vector<uint8_t>{});
+      continue;
+    }
     write_array(w, blob, p.values);
     write_array(w, blob, p.row_ptr);
     write_array(w, blob, p.col_idx);
@@ -134,6 +140,8 @@ Status serialize_graph(const Graph& g, int64_t example_batch, std::vector<uint8_
   ContainerWriter cw;
   cw.add("graph", kGraphSection, rec.data(), rec.size());
   cw.add("tensors", kTensorSection, blob.bytes.data(), blob.bytes.size());
+  const std::vector<uint8_t> qrec = serialize_quantized_weights(g);
+  if (!qrec.empty()) cw.add(kQuantSectionName, kQuantSection, qrec.data(), qrec.size());
   SPIRALKIT_RETURN_IF_ERROR(cw.status());
   *file = cw.finish();
   return Status::Ok();
@@ -188,6 +196,8 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
     SPIRALKIT_RETURN_IF_ERROR(as_format(b.add_constant(name, std::move(t), &id)));
   }
   SPIRALKIT_RETURN_IF_ERROR(r.count(&n, r.remaining() / 8));
+  std::map<int, LoadedQuantWeight> quant;
+  if (const Section* qs = cr.get(kQuantSectionName)) SPIRALKIT_RETURN_IF_ERROR(deserialize_quantized_weights(*qs, n, &quant));
   for (uint64_t i = 0; i < n; ++i) {
     uint32_t kind = 0;
     Pattern p;
@@ -212,6 +222,14 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
     SPIRALKIT_RETURN_IF_ERROR(read_array(r, ts, &row_ptr));
     SPIRALKIT_RETURN_IF_ERROR(read_array(r, ts, &col_idx));
     SPIRALKIT_RETURN_IF_ERROR(read_array(r, ts, &offsets));
+    if (auto q = quant.find(static_cast<int>(i)); q != quant.end()) {
+      if (!values.empty() || !row_ptr.empty() || !col_idx.empty() || !offsets.empty() || rows != q->second.rows ||
+          cols != q->second.cols)
+        return Status::FormatError("weight " + std::to_string(i) + ": int8 record does not match its graph record");
+      int id = 0;
+      SPIRALKIT_RETURN_IF_ERROR(as_format(b.add_quantized_weight(q->second.quant, q->second.twin, shape, &id)));
+      continue;
+    }
     std::vector<float> dense;
     SPIRALKIT_RETURN_IF_ERROR(dense_from_reference(p, rows, cols, values, row_ptr, col_idx, offsets, &dense));
     std::unique_ptr<PackedWeight> packed;

@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "engine/plan_i8.h"
 
 #include <algorithm>
 #include <chrono>
@@ -160,10 +161,12 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       if (asymmetric_pads(n)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       np.workspace_bytes = floats * 4;
       np.kernel = conv_kernel_name(w, s, choice_of(n));
+      if (const auto& q = g_.weights[n.weight].quant) np.kernel = qconv_kernel_name(*q, s, choice_of(n));
     } else if (n.op == OpKind::kLinear) {
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
       np.kernel = linear_kernel_name(w, m, choice_of(n));
+      if (const auto& q = g_.weights[n.weight].quant) np.kernel = qlinear_kernel_name(*q, m, choice_of(n));
     } else if (n.op == OpKind::kAttention) {
       const bool bshd = !n.ints.empty();
       np.workspace_bytes = (bshd ? attention_bshd_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]])
@@ -268,6 +271,7 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.act = static_cast<Activation>(n.ints[11]);
       ep.residual = in(2);
       ep.choice = choice_of(n);
+      if (const auto& q = g_.weights[n.weight].quant) return run_quantized_conv(*q, s, x, ep, y);
       return conv2d_forward(w, s, x, ep, y, ws);
     }
     case OpKind::kLinear: {
@@ -277,6 +281,7 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.act = static_cast<Activation>(n.ints[0]);
       ep.residual = in(2);
       ep.choice = choice_of(n);
+      if (const auto& q = g_.weights[n.weight].quant) return qlinear_forward(q->layer, in(0), numel_of(ishape(0)) / w.cols, ep, y);
       return linear_forward(w, in(0), numel_of(ishape(0)) / w.cols, ep, y);
     }
     case OpKind::kMatMul: matmul_forward(in(0), ishape(0), in(1), ishape(1), y, ys); return Status::Ok();

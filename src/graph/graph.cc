@@ -76,7 +76,7 @@ Status GraphBuilder::add_weight(std::shared_ptr<const PackedWeight> packed, cons
     return Status::InvalidArgument("weight: shape " + shape_str(shape) + " does not match the packed " +
                                    std::to_string(packed->rows) + "x" + std::to_string(packed->cols) + " matrix");
   *id = static_cast<int>(g_.weights.size());
-  g_.weights.push_back(Weight{std::move(packed), shape});
+  g_.weights.push_back(Weight{std::move(packed), shape, nullptr});
   return Status::Ok();
 }
 

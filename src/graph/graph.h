@@ -41,10 +41,14 @@ struct Value {
   Shape dims;  // graph inputs: every dim but dims[0] (the batch) is fixed; constants: their dims
 };
 
-// A packed weight and the layer shape it came from (2-D linear, 4-D conv).
+struct QuantizedWeight;  // graph/quantized_weight.h
+
+// A packed weight and the layer shape it came from (2-D linear, 4-D conv). `quant` (int8 layers
+// only): the int8 weight the node runs; `packed` is then its dequantized fp32 twin.
 struct Weight {
   std::shared_ptr<const PackedWeight> packed;
   Shape shape;
+  std::shared_ptr<const QuantizedWeight> quant = nullptr;
 };
 
 struct Node {
@@ -77,6 +81,9 @@ class GraphBuilder {
   Status add_input(const std::string& name, DType dtype, const Shape& dims, int* id, bool batched = true);
   Status add_constant(const std::string& name, ConstTensor tensor, int* id);
   Status add_weight(std::shared_ptr<const PackedWeight> packed, const Shape& shape, int* id);
+  // An int8 weight with the quantization of its input activations (graph/quantized_weight.cc).
+  Status add_quantized_weight(std::shared_ptr<const QuantizedWeight> quant, std::shared_ptr<const PackedWeight> packed,
+                              const Shape& shape, int* id);
   // Creates the node's n_outputs output values (named name:i unless names are given).
   Status add_node(OpKind op, const std::string& name, const std::vector<int>& inputs, int n_outputs,
                   std::vector<int64_t> ints, std::vector<float> floats, int weight, std::vector<int>* outputs,

@@ -38,10 +38,11 @@ int64_t split_range(const QPanelView& v, int64_t p_begin, int64_t p_end, int t, 
 
 // Reduction row kk = (c, r, q) of one group's im2col, quantized: out[i] for the group's pixels.
 void im2col_row(const QConvPlan& plan, const uint8_t* xg, int64_t kk, uint8_t* out) {
+  const QuantParams& xq_params = plan.layer->x;
   const ConvShape& s = plan.shape;
   const int64_t khw = int64_t(s.kernel_h) * s.kernel_w;
   const int64_t c = kk / khw, r = (kk % khw) / s.kernel_w, q = kk % s.kernel_w;
-  const uint8_t zp = static_cast<uint8_t>(plan.x.zero_point);
+  const uint8_t zp = static_cast<uint8_t>(xq_params.zero_point);
   const uint8_t* plane = xg + c * s.in_h * s.in_w;
   for (int64_t oh = 0; oh < s.out_h; ++oh) {
     const int64_t ih = oh * s.stride_h - s.pad_h + r * s.dilation_h;
@@ -60,8 +61,9 @@ void im2col_row(const QConvPlan& plan, const uint8_t* xg, int64_t kk, uint8_t* o
 
 }  // namespace
 
-Status qconv2d_plan(const PackedWeightI8& w, const ConvShape& shape, const QuantParams& x, QConvPlan* plan) {
-  SPIRALKIT_RETURN_IF_ERROR(check_quant_params(x, "x"));
+Status qconv2d_plan(const QLinearPlan& layer, const ConvShape& shape, QConvPlan* plan) {
+  if (!layer.w) return Status::InvalidArgument("layer: not planned");
+  const PackedWeightI8& w = *layer.w;
   ConvShape s = shape;
   SPIRALKIT_RETURN_IF_ERROR(conv2d_output_size(&s));
   if (s.in_channels % s.groups || s.out_channels % s.groups)
@@ -74,27 +76,25 @@ Status qconv2d_plan(const PackedWeightI8& w, const ConvShape& shape, const Quant
   if (!plan->depthwise && s.groups > 1 && (s.out_channels / s.groups) % w.panels.r)
     return Status::Unsupported("weight: " + std::to_string(w.panels.r) + "-row int8 panels straddle conv groups of " +
                                std::to_string(s.out_channels / s.groups) + " output channels");
-  plan->w = &w;
+  plan->layer = &layer;
   plan->shape = s;
-  plan->x = x;
-  plan->row_scale.resize(static_cast<size_t>(w.rows));
-  for (int64_t n = 0; n < w.rows; ++n) plan->row_scale[n] = x.scale * w.scales[n];
   if (plan->depthwise) (void)w.dense_values();  // built at plan time, not on the first run
   return Status::Ok();
 }
 
 Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y) {
-  if (!plan.w) return Status::InvalidArgument("plan: not planned");
+  if (!plan.layer) return Status::InvalidArgument("plan: not planned");
   if (batch < 0) return Status::InvalidArgument("x: negative batch");
-  const PackedWeightI8& w = *plan.w;
+  const PackedWeightI8& w = *plan.layer->w;
+  const QuantParams& xq_params = plan.layer->x;
   const ConvShape& s = plan.shape;
   const int64_t in_pixels = s.in_h * s.in_w, pixels = s.out_h * s.out_w;
   const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
   const int64_t k_g = conv_reduction(s);
-  const float inv_scale = 1.0f / plan.x.scale;
+  const float inv_scale = 1.0f / xq_params.scale;
   ep.base_ = y;
   QOutput out;
-  out.scale = plan.row_scale.data();
+  out.scale = plan.layer->row_scale.data();
   out.bias = ep.bias;
   out.act = ep.kernel_act();
   std::vector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W)
@@ -118,7 +118,7 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
       float* yimg = y + img * s.out_channels * pixels;
       {  // quantize this thread's share of the image
         const int64_t total = s.in_channels * in_pixels, a0 = total * t / nt, a1 = total * (t + 1) / nt;
-        quantize_u8_rows(ximg + a0, a1 - a0, inv_scale, plan.x.zero_point, xqp + a0);
+        quantize_u8_rows(ximg + a0, a1 - a0, inv_scale, xq_params.zero_point, xqp + a0);
       }
       if (nt > 1) {
 #pragma omp barrier
@@ -141,7 +141,7 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
           a.pad_w = s.pad_w;
           a.dil_h = s.dilation_h;
           a.dil_w = s.dilation_w;
-          a.x_zero_point = plan.x.zero_point;
+          a.x_zero_point = xq_params.zero_point;
           a.out = out;
           a.out.scale = out.scale + c;
           a.out.bias = out.bias ? out.bias + c : nullptr;
@@ -163,7 +163,7 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
               const int64_t kk = kg * 4 + j;
               const uint8_t* src;
               if (kk >= k_g) {
-                row.assign(static_cast<size_t>(pixels), static_cast<uint8_t>(plan.x.zero_point));
+                row.assign(static_cast<size_t>(pixels), static_cast<uint8_t>(xq_params.zero_point));
                 src = row.data();
               } else if (direct) {
                 src = xg + kk * in_pixels;
@@ -186,7 +186,7 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
             a.x = xtp;
             a.ldx = ldx;
             a.m = pixels;
-            a.x_zero_point = plan.x.zero_point;
+            a.x_zero_point = xq_params.zero_point;
             a.out = out;
             a.out.y_f32 = yimg;
             a.ldy = pixels;

@@ -9,16 +9,16 @@
 
 namespace spiralkit {
 
+// A quantized layer (weight, activation quantization, folded scales: a QLinearPlan) at one input
+// geometry. Holds pointers only, so the engine builds one per call without allocating.
 struct QConvPlan {
-  const PackedWeightI8* w = nullptr;
-  ConvShape shape;  // out_h/out_w filled by qconv2d_plan; batch is taken per call
-  QuantParams x;
-  std::vector<float> row_scale;  // x.scale * w.scales[n]
-  bool depthwise = false;        // groups == C_in == C_out: the qs8-dwconv kernel
+  const QLinearPlan* layer = nullptr;
+  ConvShape shape;          // out_h/out_w filled by qconv2d_plan; batch is taken per call
+  bool depthwise = false;   // groups == C_in == C_out: the qs8-dwconv kernel
 };
 
 // Checks the geometry against the weight (Unsupported: 4-row panels that straddle conv groups).
-Status qconv2d_plan(const PackedWeightI8& w, const ConvShape& shape, const QuantParams& x, QConvPlan* plan);
+Status qconv2d_plan(const QLinearPlan& layer, const ConvShape& shape, QConvPlan* plan);
 
 // x: contiguous NCHW (batch images of the planned geometry); y: NCHW fp32.
 Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y);

@@ -59,7 +59,7 @@ Status pack_weight_i8(const int8_t* q, const float* scales, int64_t rows, int64_
 }
 
 Status quantize_weight_i8(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
-                          std::unique_ptr<PackedWeightI8>* out) {
+                          std::unique_ptr<PackedWeightI8>* out, const float* given) {
   if (rows < 1 || cols < 1) return Status::InvalidArgument("weight: expected a non-empty matrix");
   std::vector<float> scales(static_cast<size_t>(rows));
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
@@ -70,7 +70,9 @@ Status quantize_weight_i8(const float* dense, int64_t rows, int64_t cols, const 
       if (!std::isfinite(v)) return Status::InvalidArgument("weight: non-finite value in row " + std::to_string(n));
       amax = std::max(amax, std::fabs(v));
     }
-    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    const float s = given ? given[n] : (amax > 0.0f ? amax / 127.0f : 1.0f);
+    if (!(s > 0.0f) || !std::isfinite(s))
+      return Status::InvalidArgument("scales[" + std::to_string(n) + "]: expected a positive finite weight scale");
     scales[n] = s;
     for (int64_t k = 0; k < cols; ++k) {
       const float t = std::nearbyint(dense[n * cols + k] / s);

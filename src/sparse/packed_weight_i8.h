@@ -42,8 +42,10 @@ struct PackedWeightI8 {
 
 // Quantizes a dense fp32 rows x cols weight per output row (scale = max|w| / 127, q =
 // round-half-even(w / scale), as ONNX Runtime's per-channel symmetric quantization does) and packs it.
+// With `scales` (a QDQ model's, [rows]) those are used instead: an fp32 weight that was dequantized
+// from int8 with them comes back exactly.
 Status quantize_weight_i8(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
-                          std::unique_ptr<PackedWeightI8>* out);
+                          std::unique_ptr<PackedWeightI8>* out, const float* scales = nullptr);
 
 // Packs an already-quantized weight (a QDQ model's int8 initializer, or an artifact's): q is dense
 // row-major int8, scales[rows] positive and finite.

@@ -154,8 +154,10 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         std::vector<float> wf = spiralkit_test::pruned_matrix(g.cout, kred, p, pk ? 0.5 : 0.0, seed++);
         std::unique_ptr<spiralkit::PackedWeightI8> w;
         REQUIRE(spiralkit::quantize_weight_i8(wf.data(), g.cout, kred, p, &w).ok());
+        spiralkit::QLinearPlan layer;
+        REQUIRE(spiralkit::qlinear_plan(*w, {0.009f, 120}, &layer).ok());
         spiralkit::QConvPlan plan;
-        REQUIRE(spiralkit::qconv2d_plan(*w, s, {0.009f, 120}, &plan).ok());
+        REQUIRE(spiralkit::qconv2d_plan(layer, s, &plan).ok());
         const spiralkit::ConvShape& o = plan.shape;
         std::vector<float> x = spiralkit_test::random_vector(s.batch * g.cin * g.h * g.w, seed++);
         const std::vector<float> bias = spiralkit_test::random_vector(g.cout, seed++);
@@ -170,7 +172,7 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         std::vector<int8_t> q(static_cast<size_t>(g.cout * kred));
         w->to_dense(q.data());
         spiralkit::QOutput out;
-        out.scale = plan.row_scale.data();
+        out.scale = layer.row_scale.data();
         out.bias = bias.data();
         out.act = Activation::kRelu6;
         const int64_t cin_g = g.cin / g.groups, cout_g = g.cout / g.groups;

@@ -97,8 +97,29 @@ def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None
     native.set_kernel_choices([1 if best[1][i] < best[2][i] else 2 for i in range(len(layers))])
 
 
+def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, batched, pattern):
+    """(importer hook, model to import) for an int8 compile, or None for fp32."""
+    from spiralkit.engine import qdq_import, quantize as q
+
+    if quantize not in (None, "int8"):
+        raise ValueError(f"quantize: expected None or 'int8', got {quantize!r}")
+    if qdq_import.is_qdq(model):
+        fp32, activations, weight_scales = qdq_import.strip_qdq(model)
+        return q.Int8Layers(activations, weight_scales), fp32
+    if quantize is None:
+        if calibration is not None:
+            raise ValueError("calibration: only used with quantize='int8'")
+        return None
+    q.check_method(method, percentile)
+    if calibration is None:
+        raise ValueError("calibration: quantize='int8' needs calibration batches (a list of example inputs)")
+    ranges = q.calibrate(model, shapes, batch, batched, pattern, calibration, method, float(percentile), _example_dict)
+    return q.Int8Layers(ranges), model
+
+
 def compile(source, example_input=None, *, threads=None, pattern=None, tune=False,  # noqa: A001
-            tune_repeats: int = 5) -> Engine:
+            tune_repeats: int = 5, quantize=None, calibration=None, calibration_method: str = "minmax",
+            percentile: float = 99.999) -> Engine:
     """Compile `source` into an :class:`Engine`.
 
     `source`: an ONNX file path, an ``onnx.ModelProto`` or a torch ``nn.Module`` (exported to ONNX
@@ -110,6 +131,12 @@ def compile(source, example_input=None, *, threads=None, pattern=None, tune=Fals
     on the example input and keep the faster (by default the kernel cost model decides, which is
     deterministic); tune on a quiet machine: timings taken while other processes hold the cores
     decide nothing.
+
+    `quantize="int8"`: Conv/MatMul/Gemm layers run int8 (per-channel symmetric int8 weights, uint8
+    activations calibrated on `calibration`, a list of example inputs like `example_input`, with
+    `calibration_method` ``"minmax"`` or ``"percentile"``); other ops run fp32 in between. A model
+    already quantized as QDQ (QuantizeLinear/DequantizeLinear pairs) compiles int8 from its own
+    scales, with or without `quantize` (see engine/quantize.py, engine/qdq_import.py).
     """
     import spiralkit
 
@@ -126,7 +153,11 @@ def compile(source, example_input=None, *, threads=None, pattern=None, tune=Fals
 
     graph_inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     shapes, batch, batched = _input_shapes(graph_inputs, _example_dict(example_input, [i.name for i in graph_inputs]))
-    builder, importer = import_onnx(model, shapes, batch, pattern, batched)
+    hook = _int8_hook(model, quantize, calibration, calibration_method, percentile, shapes, batch, batched, pattern)
+    if hook is not None:
+        model = hook[1]
+    builder, importer = import_onnx(model, shapes, batch, pattern, batched,
+                                    quantize_layer=hook[0] if hook is not None else None)
     engine = Engine(builder.build(batch, True))
     if tune:
         examples = {n: np.zeros(shapes[n], np.float32 if dt == np.float32 else np.int64) for n, dt, _ in engine._inputs}

@@ -46,7 +46,9 @@ def _unsupported(node: ONode, why: str = "") -> UnsupportedError:
 
 
 class Importer:
-    def __init__(self, model, input_shapes: dict, batch: int, pattern=None, batched=None):
+    def __init__(self, model, input_shapes: dict, batch: int, pattern=None, batched=None, quantize_layer=None):
+        # quantize_layer(importer, node, weight) -> weight id or None (engine/quantize.py: int8 layers)
+        self.quantize_layer = quantize_layer
         self.g = OGraph(model)
         self.g.rewrite()
         self.b = lib().GraphBuilder()
@@ -261,6 +263,10 @@ class Importer:
         import spiralkit
 
         w = np.ascontiguousarray(w, dtype=np.float32)
+        if self.quantize_layer is not None:
+            wid = self.quantize_layer(self, n, w)
+            if wid is not None:
+                return wid
         pattern = self.pattern(n.name, w) if callable(self.pattern) else (self.pattern or detect_pattern(w))
         sw = spiralkit.pack(w, pattern)
         return self.b.add_weight(sw.native, list(w.shape))
@@ -618,7 +624,7 @@ class Importer:
         return self.node("Gather", n, [did, iid], [axis], dtype=dt)
 
 
-def import_onnx(model, input_shapes: dict, batch: int, pattern=None, batched=None):
+def import_onnx(model, input_shapes: dict, batch: int, pattern=None, batched=None, quantize_layer=None):
     """Lower `model` (an onnx.ModelProto) into a GraphBuilder; returns (builder, importer)."""
-    imp = Importer(model, input_shapes, batch, pattern, batched)
+    imp = Importer(model, input_shapes, batch, pattern, batched, quantize_layer)
     return imp.run(), imp

@@ -25,6 +25,7 @@ Status fold_batchnorm(Graph* g, int* rewrites) {
     const ConstTensor* mu = g->constant_of(bn.inputs[3]);
     const ConstTensor* var = g->constant_of(bn.inputs[4]);
     if (!sc || !bi || !mu || !var) continue;
+    if (g->weights[conv.weight].quant) continue;  // int8 layer: its BatchNorm runs fp32 after it
     const PackedWeight& w = *g->weights[conv.weight].packed;
     const int64_t rows = w.rows, cols = w.cols;
     const float eps = bn.floats[0];
@@ -40,7 +41,7 @@ Status fold_batchnorm(Graph* g, int* rewrites) {
       for (int64_t c = 0; c < cols; ++c) dense[r * cols + c] *= a[r];
     std::unique_ptr<PackedWeight> packed;
     SPIRALKIT_RETURN_IF_ERROR(pack_weight(dense.data(), rows, cols, w.pattern, &packed));
-    g->weights.push_back(Weight{std::shared_ptr<const PackedWeight>(std::move(packed)), g->weights[conv.weight].shape});
+    g->weights.push_back(Weight{std::shared_ptr<const PackedWeight>(std::move(packed)), g->weights[conv.weight].shape, nullptr});
     conv.weight = static_cast<int>(g->weights.size()) - 1;
     // The folded bias: a new constant value.
     ConstTensor t;

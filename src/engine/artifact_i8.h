@@ -1,0 +1,34 @@
+// The artifact's int8 layers: an optional section "qweights" beside "graph" and "tensors" (files
+// without int8 layers are byte-for-byte what they were). Each int8 weight is stored once, as int8
+// 1x4 blocks per row (16-bit block counts and group indices), its per-row scales and the quantization of its
+// input; its record in "graph" keeps the shape with empty arrays. Loading re-packs the panels and
+// rebuilds the fp32 twin, after checking every count and index.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/container.h"
+#include "graph/graph.h"
+#include "graph/quantized_weight.h"
+
+namespace spiralkit {
+
+constexpr uint32_t kQuantSection = 3;
+constexpr const char* kQuantSectionName = "qweights";
+
+// The section's bytes; empty when g has no int8 weight.
+std::vector<uint8_t> serialize_quantized_weights(const Graph& g);
+
+struct LoadedQuantWeight {
+  std::shared_ptr<const QuantizedWeight> quant;
+  std::shared_ptr<const PackedWeight> twin;
+  int64_t rows = 0, cols = 0;
+};
+// Parses the section; weight indices must be < n_weights and unique. FormatError on anything wrong.
+Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, std::map<int, LoadedQuantWeight>* out);
+
+}  // namespace spiralkit

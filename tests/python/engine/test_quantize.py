@@ -1,0 +1,136 @@
+"""compile(quantize="int8"): calibrated fp32 models and ONNX Runtime's own QDQ files compile to the
+same int8 plan; outputs agree with ONNX Runtime's int8 run of the same QDQ file within the
+quantization error (and with fp32 within a few quantization steps); the artifact stores int8."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxruntime.quantization")
+
+import spiralkit  # noqa: E402
+from spiralkit.bench import models as M  # noqa: E402
+from spiralkit.bench.ort_int8 import quantize_ort_int8, rel_err  # noqa: E402
+
+# Quantization error budget, relative to max|reference|: a few uint8 steps of each activation range,
+# accumulated over the layers of these small models.
+INT8_VS_ORT_INT8 = 0.03
+INT8_VS_FP32 = 0.06
+
+
+class Mlp(torch.nn.Module):
+    def __init__(self, k=64, h=256, n=32):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = torch.nn.Linear(k, h), torch.nn.Linear(h, h), torch.nn.Linear(h, n)
+
+    def forward(self, x):
+        return self.fc3(torch.relu(self.fc2(torch.nn.functional.gelu(self.fc1(x)))))
+
+
+class Cnn(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.dw = torch.nn.Conv2d(16, 16, 3, padding=1, stride=2, groups=16)
+        self.pw = torch.nn.Conv2d(16, 32, 1)
+        self.fc = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.pw(torch.relu(self.dw(torch.relu(self.c1(x))))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def _prune_1x4(model, sparsity):
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, (torch.nn.Linear, torch.nn.Conv2d)) and mod.weight[0].numel() >= 16:
+                mod.weight.copy_(spiralkit.prune_to_pattern(mod.weight, "1x4", sparsity))
+
+
+def _export(model, shape, path):
+    model.eval()
+    M.export_onnx(model, torch.zeros(shape), path)
+    return str(path)
+
+
+def _batches(shape, n=8, seed=10):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(np.float32) for _ in range(n)]
+
+
+def _ort(path, x):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.log_severity_level = 3
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+
+
+@pytest.mark.parametrize("build,shape", [(Mlp, (4, 64)), (Cnn, (1, 3, 16, 16))], ids=["mlp", "cnn"])
+def test_qdq_file_matches_onnxruntime_int8(build, shape, tmp_path):
+    torch.manual_seed(0)
+    model = build()
+    _prune_1x4(model, 0.8)
+    fp32 = _export(model, shape, tmp_path / "m.onnx")
+    calib = _batches(shape)
+    qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
+    engine = spiralkit.compile(qdq, calib[0])
+    kernels = [layer["kernel"] for layer in engine.layers() if layer["op"] in ("Linear", "Conv2d")]
+    assert kernels and all(k.startswith("int8 ") for k in kernels), kernels
+    for x in _batches(shape, 3, seed=99):
+        want_int8, want_fp32 = _ort(qdq, x), _ort(fp32, x)
+        got = engine.run(x)[0]
+        assert rel_err(got, want_int8) < INT8_VS_ORT_INT8
+        assert rel_err(got, want_fp32) < INT8_VS_FP32
+        assert rel_err(got, want_fp32) > 1e-6  # it really ran int8
+
+
+@pytest.mark.parametrize("method", ["minmax", "percentile"])
+def test_calibrated_compile_matches_onnxruntime_int8(method, tmp_path):
+    torch.manual_seed(1)
+    model = Mlp()
+    _prune_1x4(model, 0.9)
+    fp32 = _export(model, (4, 64), tmp_path / "m.onnx")
+    calib = _batches((4, 64))
+    engine = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib, calibration_method=method)
+    assert all(layer["kernel"].startswith("int8 ") for layer in engine.layers() if layer["op"] == "Linear")
+    qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method=method, activation="uint8")
+    for x in _batches((4, 64), 3, seed=7):
+        got = engine.run(x)[0]
+        assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
+        assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
+
+
+def test_int8_artifact_round_trips_and_is_3x_smaller(tmp_path):
+    torch.manual_seed(2)
+    model = Mlp(k=768, h=768, n=768)  # BERT-base width: the per-row scale and bias weigh what they do there
+    _prune_1x4(model, 0.9)
+    fp32 = _export(model, (2, 768), tmp_path / "m.onnx")
+    calib = _batches((2, 768), 4)
+    q = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib)
+    f = spiralkit.compile(fp32, calib[0], pattern="1x4")
+    q.save(tmp_path / "q.spk")
+    f.save(tmp_path / "f.spk")
+    size_q, size_f = (tmp_path / "q.spk").stat().st_size, (tmp_path / "f.spk").stat().st_size
+    assert size_f >= 3 * size_q, (size_f, size_q)
+    loaded = spiralkit.load(tmp_path / "q.spk")
+    x = _batches((2, 768), 1, seed=3)[0]
+    np.testing.assert_array_equal(loaded.run(x)[0], q.run(x)[0])
+    assert [l["kernel"] for l in loaded.layers()] == [l["kernel"] for l in q.layers()]
+
+
+def test_int8_arguments_are_checked(tmp_path):
+    fp32 = _export(Mlp(), (4, 64), tmp_path / "m.onnx")
+    calib = _batches((4, 64), 2)
+    with pytest.raises(ValueError, match="quantize"):
+        spiralkit.compile(fp32, calib[0], quantize="int4", calibration=calib)
+    with pytest.raises(ValueError, match="calibration"):
+        spiralkit.compile(fp32, calib[0], quantize="int8")
+    with pytest.raises(ValueError, match="calibration_method"):
+        spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib, calibration_method="entropy")
+    with pytest.raises(ValueError, match="calibration"):
+        spiralkit.compile(fp32, calib[0], calibration=calib)
+    with pytest.raises(ValueError, match="calibration"):
+        spiralkit.compile(fp32, calib[0], quantize="int8", calibration=[])
