@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/kernel_config.h"
+#include "csrc/qops_bindings.h"
 #include "csrc/status_to_python.h"
 #include "hw/cpu_features.h"
 #include "ops/conv2d.h"
@@ -198,4 +199,5 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("get_num_threads", &spiralkit::get_num_threads);
   bind_engine(m);
+  spiralkit_qops::bind_qops(m);
 }
