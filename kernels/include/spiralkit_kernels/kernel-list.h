@@ -137,3 +137,4 @@ void spiralkit_f32_im2col_ukernel__scalar(const float* x_image_group, const Conv
                                           int64_t p_end, float* col, int64_t ldc);
 }  // namespace spiralkit
 #include "spiralkit_kernels/kernel-list-i8.h"  // the int8 (qs8) families
+#include "spiralkit_kernels/kernel-list-i8.h"  // the int8 (qs8) families
