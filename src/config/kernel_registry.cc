@@ -87,4 +87,13 @@ const DwConvRow* select_dwconv() {
   return row;
 }
 
+const std::vector<DwCbRow>& dwconvcb_table() {
+  static const std::vector<DwCbRow> t = {SPIRALKIT_F32_DWCONVCB_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+const DwCbRow* select_dwconvcb() {
+  static const DwCbRow* row = first_allowed(dwconvcb_table(), -1);
+  return row;
+}
+
 }  // namespace spiralkit

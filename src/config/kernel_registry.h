@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hw/cpu_features.h"
+#include "spiralkit_kernels/f32-dwconvcb.h"
 #include "spiralkit_kernels/kernel-list.h"
 
 namespace spiralkit {
@@ -27,6 +28,7 @@ using GemvRow = KernelRow<GemvFn>;
 using GemmRow = KernelRow<GemmFn>;
 using VUnaryRow = KernelRow<VUnaryFn>;
 using SoftmaxRow = KernelRow<SoftmaxFn>;
+using DwCbRow = KernelRow<DwCbFn>;  // tile = channels per block
 
 const std::vector<SpmmRow>& spmm_table();
 const std::vector<SpmvRow>& spmv_table();
@@ -36,6 +38,7 @@ const std::vector<GemvRow>& gemv_table();
 const std::vector<GemmRow>& gemm_table();
 const std::vector<VUnaryRow>& vunary_table();
 const std::vector<SoftmaxRow>& softmax_table();
+const std::vector<DwCbRow>& dwconvcb_table();
 
 // Best allowed row for block height r (spmm: r in {1, 2, 4, 8}; spmv: {1, 4, 8}); never null
 // (scalar rows end each table).
@@ -47,5 +50,6 @@ const GemvRow* select_gemv();
 const GemmRow* select_gemm();
 const VUnaryRow* select_vunary();
 const SoftmaxRow* select_softmax();
+const DwCbRow* select_dwconvcb();
 
 }  // namespace spiralkit

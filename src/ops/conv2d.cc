@@ -279,6 +279,89 @@ Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, cons
   return Status::Ok();
 }
 
+// Depthwise on small planes, channel-blocked: L planes transposed to [pixel][L] into a zero-
+// padded buffer, one dwconvcb kernel call over the block, then transposed back to NCHW. Narrow
+// planes (7, 14, 28 wide) leave most of a per-plane vector idle; a pixel of L channels fills it.
+bool depthwise_blocked(const ConvShape& s) {
+  // Pure depthwise (one output per input channel) and planes narrower than two of the per-plane
+  // kernel's vectors; wider planes keep the per-plane kernel, which needs no transposes.
+  return s.out_channels == s.groups && s.out_w < 32;
+}
+
+struct DwCbLayout {
+  int64_t lanes, hp, wp, padded, staged, out, per_thread;
+};
+DwCbLayout dwcb_layout(const ConvShape& s) {
+  DwCbLayout l;
+  l.lanes = select_dwconvcb()->tile;
+  l.hp = s.in_h + 2 * s.pad_h;
+  l.wp = s.in_w + 2 * s.pad_w;
+  l.padded = l.hp * l.wp * l.lanes;
+  l.staged = s.in_h * s.in_w * l.lanes;  // the transposed block before it is spread into rows
+  l.out = s.out_h * s.out_w * l.lanes;
+  const int64_t taps = int64_t(s.kernel_h) * s.kernel_w;
+  l.per_thread = l.padded + l.staged + l.out + (taps + 1) * l.lanes;
+  return l;
+}
+int64_t depthwise_blocked_workspace(const ConvShape& s) {
+  return dwcb_layout(s).per_thread * std::max(1, get_num_threads());
+}
+
+Status depthwise_blocked_run(const PackedWeight& w, const ConvShape& s, const float* x, const Epilogue& ep, float* y,
+                             float* workspace) {
+  const DwCbRow* row = select_dwconvcb();
+  const TransposeFn transpose = select_transpose()->fn;
+  const DwCbLayout l = dwcb_layout(s);
+  const int64_t L = l.lanes, C = s.out_channels;
+  const int64_t plane_in = s.in_h * s.in_w, plane_out = s.out_h * s.out_w;
+  const int64_t taps = int64_t(s.kernel_h) * s.kernel_w;
+  const float* filters = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
+  const int64_t per_image = (C + L - 1) / L, blocks = s.batch * per_image;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks)));
+  parallel_run(threads, [&](int t, int nt) {
+    float* padded = workspace + t * l.per_thread;
+    float* staged = padded + l.padded;
+    float* out = staged + l.staged;
+    float* wb = out + l.out;
+    float* bb = wb + taps * L;
+    if (!ep.bias) std::fill(bb, bb + L, 0.0f);
+    // The border stays zero: blocks only rewrite the interior (a short last block leaves stale
+    // but finite values in its unused lanes, multiplied by zero weights and never stored).
+    std::fill(padded, padded + l.padded, 0.0f);
+    DwCbArgs a;
+    a.x = padded;
+    a.wp = l.wp;
+    a.out_h = s.out_h;
+    a.out_w = s.out_w;
+    a.w = wb;
+    a.bias = bb;
+    a.kh = s.kernel_h;
+    a.kw = s.kernel_w;
+    a.stride_h = s.stride_h;
+    a.stride_w = s.stride_w;
+    a.dil_h = s.dilation_h;
+    a.dil_w = s.dilation_w;
+    a.act = ep.kernel_act();
+    a.y = out;
+    for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; ++b) {
+      const int64_t img = b / per_image, c0 = (b % per_image) * L, nc = std::min(L, C - c0);
+      const float* xb = x + (img * C + c0) * plane_in;
+      transpose(xb, plane_in, nc, plane_in, staged, L);
+      for (int64_t h = 0; h < s.in_h; ++h)
+        std::copy(staged + h * s.in_w * L, staged + (h + 1) * s.in_w * L,
+                  padded + ((h + s.pad_h) * l.wp + s.pad_w) * L);
+      if (nc < L) std::fill(wb, bb + L, 0.0f);  // lanes past the last channel get zero taps
+      transpose(filters + c0 * taps, taps, nc, taps, wb, L);
+      if (ep.bias) std::copy(ep.bias + c0, ep.bias + c0 + nc, bb);
+      row->fn(a);
+      float* yb = y + (img * C + c0) * plane_out;
+      transpose(out, L, plane_out, nc, yb, plane_out);
+      ep.apply(yb, plane_out, nc, plane_out);
+    }
+  });
+  return Status::Ok();
+}
+
 // Groups whose output channels do not align with the panel height: the scalar reference.
 Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, const Epilogue& ep, float* y) {
   const float* bias = ep.bias;
@@ -347,6 +430,7 @@ int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape, P
       return direct_workspace(shape) * (split_images(shape, threads) ? threads : 1);
     }
     case ConvPath::kIm2col: return conv_reduction(shape) * im2col_tile(shape, select_spmm(pack->r)->tile);
+    case ConvPath::kDepthwise: return depthwise_blocked(shape) ? depthwise_blocked_workspace(shape) : 0;
     default: return 0;
   }
 }
@@ -382,7 +466,9 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
   ep.base_ = y;
   const PanelPack* pack = nullptr;
   switch (conv_path(w, shape, ep.choice, &pack)) {
-    case ConvPath::kDepthwise: return depthwise(w, shape, x, ep, y);
+    case ConvPath::kDepthwise:
+      return depthwise_blocked(shape) ? depthwise_blocked_run(w, shape, x, ep, y, workspace)
+                                      : depthwise(w, shape, x, ep, y);
     case ConvPath::kReference: return reference(w, shape, x, ep, y);
     case ConvPath::kPointwise: return pointwise_conv(pack->view(), shape, x, ep, y);
     case ConvPath::kDirect: return direct_conv(w, *pack, shape, x, ep, y, workspace);
