@@ -35,11 +35,14 @@ def quantile(xs, q):
     return xs[min(len(xs) - 1, max(0, int(round(q * (len(xs) - 1)))))]
 
 
+CLOCK = time.perf_counter
+
+
 def time_batch(fn, inner):
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     for _ in range(inner):
         fn()
-    return (time.perf_counter() - t0) / inner
+    return (CLOCK() - t0) / inner
 
 
 def cpu_name():
@@ -115,13 +118,21 @@ def main():
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--rows", type=int, nargs="*", default=list(ROWS))
     p.add_argument("--out", default=None, help="write <out>.json and <out>.txt")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="cpu: this thread's CPU time (with --threads 1 only): on a machine whose cores other "
+                        "processes hold, time spent descheduled is left out")
     args = p.parse_args()
+    global CLOCK
+    if args.clock == "cpu":
+        if args.threads != 1:
+            raise SystemExit("--clock cpu needs --threads 1 (CPU time of one thread)")
+        CLOCK = time.thread_time
     spiralkit.set_num_threads(args.threads)
     info = spiralkit.info() if hasattr(spiralkit, "info") else {}
     kernels = {r["family"]: r["kernel"] for r in lib().qs8_kernels()[::-1] if r["runnable"]}
     results = []
     lines = [f"int8 vs fp32 sparse linear, sparsity {args.sparsity:.0%}, {args.threads} threads, CPU: {cpu_name()}, "
-             f"load average at start: {__import__('os').getloadavg()[0]:.1f}",
+             f"load average at start: {__import__('os').getloadavg()[0]:.1f}, clock: {args.clock}",
              f"int8 kernels: {kernels}", "",
              f"{'K':>5} {'N':>5} {'rows':>4} | {'fp32 4x1 ms':>11} {'int8 1x4 ms':>11} {'x':>5} | "
              f"{'int8 4x4 ms':>11} {'x':>5} | {'int8 dense ms':>13} {'x':>5}"]
@@ -146,6 +157,7 @@ def main():
         commit = ""
     doc = {"benchmark": "int8_kernels", "threads": args.threads, "sparsity": args.sparsity, "cpu": cpu_name(),
            "omp_wait_policy": __import__("os").environ.get("OMP_WAIT_POLICY", "default"), "commit": commit,
+           "clock": args.clock, "load_average": __import__("os").getloadavg()[0],
            "isa": info.get("isa_active"), "int8_kernels": kernels, "geomean_int8_1x4_vs_fp32_4x1": geo,
            "geomean_int8_1x4_vs_fp32_4x1_best_rounds": geo_best,
            "cases": results}

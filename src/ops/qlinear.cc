@@ -20,7 +20,10 @@ namespace {
 
 constexpr int64_t kStripBytes = 512 * 1024;  // the K x S uint8 strip stays in L2
 constexpr int64_t kChunkRows = 128;
-constexpr int64_t kMinBlocksPerThread = 2048;  // below this another thread costs more than it saves
+// Multiply-adds per thread below which another thread costs more than it saves (a fork/join is
+// ~1-10 us; an int8 MAC costs ~1/4 of an fp32 one, so these are 4x the fp32 drivers' thresholds).
+constexpr int64_t kMinMacsPerThread = 128 * 1024;
+constexpr int64_t kMinGemvMacsPerThread = 1024 * 1024;
 
 // First panel of thread t: panels split by blocks (+ a per-panel epilogue cost), as split_panels.
 int64_t split_qpanels(const QPanelView& v, int64_t p_begin, int64_t p_end, int t, int threads) {
@@ -38,9 +41,9 @@ int64_t split_qpanels(const QPanelView& v, int64_t p_begin, int64_t p_end, int t
 }
 
 int useful_threads(const QPanelView& v, int64_t m) {
-  const int64_t work = (int64_t(v.ptr[v.panels]) * v.r + v.panels) * std::max<int64_t>(1, m / 16);
-  return static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>({get_num_threads(), v.panels, std::max<int64_t>(1, work / kMinBlocksPerThread)})));
+  const int64_t macs = int64_t(v.ptr[v.panels]) * v.r * 4 * m;
+  const int64_t by_work = std::max<int64_t>(1, macs / (m < kGemvRows ? kMinGemvMacsPerThread : kMinMacsPerThread));
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), v.panels, by_work})));
 }
 
 template <typename T>
@@ -67,7 +70,7 @@ Status few_rows(const QLinearPlan& plan, const QPanelPack& pack, bool dense, con
   if (xq.size() < static_cast<size_t>(m * ldq)) xq.resize(static_cast<size_t>(m * ldq));
   quantize_u8_padded(x, m, w.cols, w.cols, 1.0f / plan.x.scale, plan.x.zero_point, xq.data(), ldq);
   const uint8_t* xqp = xq.data();
-  const int threads = useful_threads(v, 16);
+  const int threads = useful_threads(v, m);
   parallel_run(threads, [&](int t, int nt) {
     const int64_t p0 = split_qpanels(v, 0, v.panels, t, nt), p1 = split_qpanels(v, 0, v.panels, t + 1, nt);
     const int64_t n0 = p0 * v.r, n1 = std::min(p1 * v.r, w.rows);
@@ -109,9 +112,10 @@ bool qplan_dense(const PackedWeightI8& w, int64_t m, PlanChoice choice) {
   if (choice == PlanChoice::kSparse) return false;
   const double full = double(w.rows) * double(w.panels.groups);
   const double kept = double(w.panels.blocks()) * w.panels.r;
-  // Measured (AVX-512 VNNI): a gathered 1x4 block costs ~3 dense groups in a GEMV; in the K x M
-  // kernels a 1-row block costs about what a dense row-group does in the 4-row tile.
-  return kept > full * (m < kGemvRows ? 0.33 : 0.7);
+  // Measured (AVX-512 VNNI, benchmarks/int8_kernels.py, 1 thread, CPU time): in a GEMV a gathered
+  // 1x4 block costs ~15 dense row-groups (dense wins above ~6.5 % density); in the K x M kernels a
+  // 1-row block costs ~3.3 dense row-groups of the 4-row tile (1x4 at 10 % density: ~3x dense).
+  return kept > full * (m < kGemvRows ? 0.065 : 0.3);
 }
 
 Status qlinear_forward(const QLinearPlan& plan, const float* x, int64_t m, Epilogue ep, float* y) {
