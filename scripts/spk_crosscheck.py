@@ -102,7 +102,10 @@ def check(out: Path) -> int:
         ref = np.load(path.with_suffix(".npz"))
         inputs = [ref[f"in{i}"] for i in range(sum(k.startswith("in") for k in ref.files))]
         want = [ref[f"out{i}"] for i in range(sum(k.startswith("out") for k in ref.files))]
-        got = spiralkit.load(path).run(inputs)
+        engine = spiralkit.load(path)
+        got = engine.run(inputs)
+        kernels = sorted({layer["kernel"] for layer in engine.layers() if layer.get("kernel")})
+        print(f"     {path.name} runs: {', '.join(kernels)}")
         for i, (g, w) in enumerate(zip(got, want)):
             scale = max(float(np.abs(w).max(initial=0.0)), 1e-6)
             err = float(np.abs(g.astype(np.float64) - w).max(initial=0.0)) / scale if g.shape == w.shape else np.inf

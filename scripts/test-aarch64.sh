@@ -22,6 +22,8 @@
 # Environment: SPIRALKIT_AARCH64_CACHE  where the arm64 sysroot is kept (default ~/.cache/spiralkit-aarch64;
 #                                        rebuilt when the package list below changes)
 #              SPIRALKIT_AARCH64_STEPS  which steps to run, default "cpp python spk"
+#              SPIRALKIT_AARCH64_WHEEL  an aarch64 wheel (scripts/build-wheels.sh): the Python steps
+#                                       then test it instead of the dev build's module
 #              JOBS                     build parallelism (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,28 +46,38 @@ done
 sysroot=$(PYTHON=$python scripts/aarch64-sysroot.sh "$cache") || die "could not make the arm64 sysroot"
 guest_python=$sysroot/usr/bin/python3.11
 
-# ---- 2. cross-build (C++ tests and the extension, in one tree)
-echo "== cross-build for aarch64 in $build"
-# The dev build links _C into python/spiralkit/; it is moved out below (and on any failure), so no
-# aarch64 module is ever left beside the host's in the source tree.
+# ---- 2. cross-build (C++ tests and the extension, in one tree), or the package from a wheel
 ext=_C.cpython-311-aarch64-linux-gnu.so
 stage=$build/python
 mkdir -p "$stage/spiralkit"
-trap '[ ! -e python/spiralkit/$ext ] || mv -f python/spiralkit/$ext "$stage/spiralkit/$ext"' EXIT
-pybind11_dir=$("$python" -m pybind11 --cmakedir) || die "pybind11 is not installed for $python"
-SPIRALKIT_AARCH64_PYTHON_ROOT=$sysroot cmake -S . -B "$build" -G Ninja \
-  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
-  -DSPIRALKIT_BUILD_TESTS=ON -DSPIRALKIT_PYTHON=ON -DSPIRALKIT_CUDA=OFF \
-  -DPython_EXECUTABLE="$(command -v "$python")" -Dpybind11_DIR="$pybind11_dir" >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; die "cmake configure failed"; }
-cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1 || { tail -50 "$build.build.log"; die "build failed"; }
-
-# Stage the package: this checkout's Python sources with the aarch64 module.
-rm -rf "$stage/spiralkit"
-cp -r python/spiralkit "$stage/"
-find "$stage" -name '_C*.so' -exec rm -f {} +
-find "$stage" -name __pycache__ -prune -exec rm -rf {} +
-mv -f python/spiralkit/$ext "$stage/spiralkit/$ext"
+if [[ $steps == *" cpp "* || -z "${SPIRALKIT_AARCH64_WHEEL:-}" ]]; then
+  echo "== cross-build for aarch64 in $build"
+  # The dev build links _C into python/spiralkit/; it is moved out below (and on any failure), so
+  # no aarch64 module is ever left beside the host's in the source tree.
+  trap '[ ! -e python/spiralkit/$ext ] || mv -f python/spiralkit/$ext "$stage/spiralkit/$ext"' EXIT
+  pybind11_dir=$("$python" -m pybind11 --cmakedir) || die "pybind11 is not installed for $python"
+  SPIRALKIT_AARCH64_PYTHON_ROOT=$sysroot cmake -S . -B "$build" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
+    -DSPIRALKIT_BUILD_TESTS=ON -DSPIRALKIT_PYTHON=ON -DSPIRALKIT_CUDA=OFF \
+    -DPython_EXECUTABLE="$(command -v "$python")" -Dpybind11_DIR="$pybind11_dir" >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log"; die "cmake configure failed"; }
+  cmake --build "$build" -j "$jobs" >"$build/build.log" 2>&1 || { tail -50 "$build/build.log"; die "build failed"; }
+fi
+if [ -n "${SPIRALKIT_AARCH64_WHEEL:-}" ]; then
+  # The Python steps test an installed wheel instead: unpacked as pip would lay it out.
+  echo "== Python steps use the wheel $SPIRALKIT_AARCH64_WHEEL"
+  stage=$build/wheel-python
+  rm -rf "$stage"
+  "$python" -m zipfile -e "$SPIRALKIT_AARCH64_WHEEL" "$stage" || die "cannot unpack $SPIRALKIT_AARCH64_WHEEL"
+  [ -e "$stage/spiralkit/$ext" ] || die "$SPIRALKIT_AARCH64_WHEEL holds no spiralkit/$ext"
+else
+  # Stage the package: this checkout's Python sources with the aarch64 module.
+  rm -rf "$stage/spiralkit"
+  cp -r python/spiralkit "$stage/"
+  find "$stage" -name '_C*.so' -exec rm -f {} +
+  find "$stage" -name __pycache__ -prune -exec rm -rf {} +
+  mv -f python/spiralkit/$ext "$stage/spiralkit/$ext"
+fi
 
 # Guest Python: the sysroot's interpreter under qemu, seeing the staged package and the tests' helpers.
 guest() {  # guest CPU, then python arguments
