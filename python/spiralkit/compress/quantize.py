@@ -94,15 +94,38 @@ def fake_quant_activation(x: torch.Tensor, scale: torch.Tensor, zero_point: torc
 
 
 class WeightFakeQuant(nn.Module):
-    """A ``weight`` parametrization: ``weight = fake_quant_weight(weight before it)``. Registered after
-    the pruning mask (``masks.WeightMask``), so it quantizes the masked weight."""
+    """A ``weight`` parametrization: ``weight = fake_quant_weight(weight before it)`` inside the
+    layer's forward. Registered after the pruning mask (``masks.WeightMask``), so it quantizes the
+    masked weight.
+
+    Outside a forward ``module.weight`` reads the fp32 (masked) master weight: what checkpoints,
+    size reports and ``spiralkit.pack`` see. Quantization can round a kept weight to 0, which a
+    block pattern's packer would refuse as a partly-zero block; the engine packs the fp32 pattern
+    and quantizes after, so nothing is lost."""
 
     def __init__(self):
         super().__init__()
         self.enabled = True
+        self.in_forward = False
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
-        return fake_quant_weight(w) if self.enabled else w
+        return fake_quant_weight(w) if self.enabled and self.in_forward else w
+
+
+def _weight_fq(module: nn.Module) -> "WeightFakeQuant | None":
+    if parametrize.is_parametrized(module, "weight"):
+        for p in module.parametrizations.weight:
+            if isinstance(p, WeightFakeQuant):
+                return p
+    return None
+
+
+def _weights_on(module: nn.Module, inputs: tuple):
+    _weight_fq(module).in_forward = True
+
+
+def _weights_off(module: nn.Module, inputs: tuple, output):
+    _weight_fq(module).in_forward = False
 
 
 class ActivationFakeQuant(nn.Module):
@@ -221,6 +244,8 @@ def prepare_qat(model: nn.Module, calibration: Iterable, *, observer: str = "ema
             set_mask(m, torch.ones_like(m.weight, dtype=torch.bool))
             m.parametrizations.weight[0].added_for_qat = True
         parametrize.register_parametrization(m, "weight", WeightFakeQuant(), unsafe=True)
+        m.register_forward_pre_hook(_weights_on)
+        m.register_forward_hook(_weights_off)
         if activations:
             m.input_fake_quant = ActivationFakeQuant(observer, momentum).to(device)
             m.register_forward_pre_hook(_quantize_input)
@@ -263,7 +288,10 @@ def strip_fake_quant(model: nn.Module) -> dict[str, tuple[float, float]]:
     for name, m in quantized_layers(model).items():
         if parametrize.is_parametrized(m, "weight") and any(
                 isinstance(p, WeightFakeQuant) for p in m.parametrizations.weight):
+            wq = _weight_fq(m)
+            wq.in_forward, enabled, wq.enabled = True, wq.enabled, True
             baked = m.weight.detach().clone()  # masked, then quantized: pruned ones are 0
+            wq.in_forward, wq.enabled = False, enabled
             masks = [p for p in m.parametrizations.weight
                      if isinstance(p, WeightMask) and not getattr(p, "added_for_qat", False)]
             _own_class(m)  # a deep copy shares the parametrized class; keep the copy's intact
@@ -274,9 +302,11 @@ def strip_fake_quant(model: nn.Module) -> dict[str, tuple[float, float]]:
         fq = getattr(m, "input_fake_quant", None)
         if isinstance(fq, ActivationFakeQuant):
             ranges[name] = (float(fq.lo), float(fq.hi))
-            for key in [k for k, h in m._forward_pre_hooks.items() if h is _quantize_input]:
-                del m._forward_pre_hooks[key]
             del m.input_fake_quant
+        for hooks, fn in ((m._forward_pre_hooks, _quantize_input), (m._forward_pre_hooks, _weights_on),
+                          (m._forward_hooks, _weights_off)):
+            for key in [k for k, h in hooks.items() if h is fn]:
+                del hooks[key]
     return ranges
 
 

@@ -75,8 +75,8 @@ def test_pruned_zeros_stay_zero_and_get_no_gradient():
     set_mask(layer, keep)
     model = nn.Sequential(layer)
     Q.prepare_qat(model, [torch.randn(4, 32) for _ in range(3)], calibration_batches=3)
-    w = layer.weight
-    assert torch.all(w[~keep] == 0)
+    w = layer.weight  # outside a forward: the fp32 master weight
+    assert torch.all(w[~keep] == 0) and torch.equal(w, layer.parametrizations.weight.original * keep)
     assert torch.equal(get_mask(layer), keep)
     out = model(torch.randn(5, 32)).sum()
     out.backward()
@@ -151,8 +151,9 @@ def test_qat_final_round_on_mnist_keeps_int8_accuracy_near_fp32(tmp_path):
     student = copy_model(teacher)
     for p in student.parameters():
         p.requires_grad_(True)
+    # 1x4: a block pattern, so the round's size report packs blocks whose values quantization may zero
     cfg = SpiralConfig(rounds=2, target_sparsity=0.8, tolerance=1.0, stop_on_drop=False, output_dir=str(tmp_path),
-                       quantize="int8", prune=PruneConfig(pattern="unstructured", allocation="global"),
+                       quantize="int8", prune=PruneConfig(pattern="1x4", allocation="global"),
                        distill=DistillConfig(loss="soft", epochs=1, max_batches=8, lr=2e-3))
     result = compress(student, cfg, train, val, teacher=teacher, progress=False, quiet=True)
     last = result.records[-1]
@@ -162,8 +163,10 @@ def test_qat_final_round_on_mnist_keeps_int8_accuracy_near_fp32(tmp_path):
     assert abs(int8_acc - fp32_acc) <= 0.03, (int8_acc, fp32_acc)  # 500 val images: 0.03 = 15 images
     assert last["sparsity_pruned_layers"] == pytest.approx(0.8, abs=0.02)
     assert "engine_int8" in last and "dtype" in result.table()
-    # the kept model is the int8 one: every quantized weight row has <= 255 levels, pruned zeros kept
-    model = result.model if result.best_round == 2 else student
+    # the kept model is the int8 one: its baked weights have <= 255 levels a row, pruned zeros kept
+    assert result.best_round == 2
+    model = copy_model(result.model)
+    Q.strip_fake_quant(model)
     for name, m in Q.quantized_layers(model).items():
         w = m.weight.detach().reshape(m.weight.shape[0], -1)
         s = Q.weight_scales(w)
@@ -171,3 +174,28 @@ def test_qat_final_round_on_mnist_keeps_int8_accuracy_near_fp32(tmp_path):
         keep = get_mask(m)
         if keep is not None:
             assert torch.all(m.weight[~keep] == 0), name
+
+
+@pytest.mark.parametrize("layer,shape", [(lambda: nn.Linear(64, 16), (8, 64)),
+                                         (lambda: nn.Conv2d(3, 8, 3, padding=1), (2, 3, 8, 8))])
+def test_fake_quant_matches_the_engines_int8_plan(layer, shape):
+    """One quantized layer, the same calibration batches and minmax ranges: the fake-quantized torch
+    layer and spiralkit's int8 engine agree to fp32 rounding (same scales, same rounding)."""
+    import inspect
+
+    import spiralkit
+
+    compile_fn = getattr(spiralkit, "compile", None)
+    if compile_fn is None or "quantize" not in inspect.signature(compile_fn).parameters:
+        pytest.skip("spiralkit.compile has no quantize= in this build")
+    torch.manual_seed(0)
+    model = nn.Sequential(layer()).eval()
+    calib = [torch.randn(*shape) for _ in range(3)]
+    Q.prepare_qat(model, calib, observer="minmax", calibration_batches=3)
+    with torch.no_grad():
+        y_fq = model(calib[1]).numpy()
+    Q.strip_fake_quant(model)
+    eng = compile_fn(model, calib[0].numpy(), quantize="int8", calibration=[c.numpy() for c in calib])
+    y = eng.run(calib[1].numpy())
+    y = y[0] if isinstance(y, (list, tuple)) else y
+    assert np.abs(np.asarray(y) - y_fq).max() <= 1e-5 * np.abs(y_fq).max()
