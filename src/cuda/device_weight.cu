@@ -42,7 +42,7 @@ Status pack_f32(const float* dense, int64_t rows, int64_t cols, const Pattern& p
     case Format::kNm: w->entries = static_cast<int64_t>(packed->values.size()) / pattern.nm_n; break;
     default: w->entries = static_cast<int64_t>(packed->col_idx.size()); break;
   }
-  w->density = rows * cols ? static_cast<double>(w->nnz) / static_cast<double>(rows * cols) : 0.0;
+  w->density = rows > 0 && cols > 0 ? static_cast<double>(w->nnz) / static_cast<double>(rows * cols) : 0.0;
   DeviceScope scope;
   SPIRALKIT_RETURN_IF_ERROR(scope.enter(w->device));
   SPIRALKIT_RETURN_IF_ERROR(w->values.upload(packed->values.data(), packed->values.size() * sizeof(float), "values"));
