@@ -18,11 +18,11 @@ Status make_quantized_weight(std::shared_ptr<const PackedWeightI8> w, const Quan
     std::vector<float> fv(iv.size());
     for (int64_t n = 0; n < qw.rows; ++n)
       for (int64_t k = 0; k < qw.cols; ++k) fv[n * qw.cols + k] = float(iv[n * qw.cols + k]) * qw.scales[n];
-    // The fp32 twin keeps the int8 weight's zeros; packed unstructured, a pattern any zeros follow.
-    Pattern p = qw.pattern;
-    if (p.kind == PatternKind::kBlock || p.kind == PatternKind::kNm) p = Pattern{PatternKind::kUnstructured};
+    // The fp32 twin keeps the int8 weight's zeros and pattern (shown by Engine.layers()); a weight
+    // that does not follow its stated pattern packs unstructured, a pattern any zeros follow.
     std::unique_ptr<PackedWeight> packed;
-    SPIRALKIT_RETURN_IF_ERROR(pack_weight(fv.data(), qw.rows, qw.cols, p, &packed));
+    if (!pack_weight(fv.data(), qw.rows, qw.cols, qw.pattern, &packed).ok())
+      SPIRALKIT_RETURN_IF_ERROR(pack_weight(fv.data(), qw.rows, qw.cols, Pattern{PatternKind::kUnstructured}, &packed));
     *dequantized = std::shared_ptr<const PackedWeight>(std::move(packed));
   }
   *out = std::move(q);
