@@ -19,9 +19,12 @@ ROUNDS = 4
 
 
 def _env():
+    """The worker imports the spiralkit under test (a source tree or the installed wheel)."""
+    import spiralkit
+
     env = dict(os.environ)
-    python_dir = str(Path(__file__).parents[3] / "python")
-    env["PYTHONPATH"] = os.pathsep.join([python_dir] + [p for p in [env.get("PYTHONPATH")] if p])
+    package_parent = str(Path(spiralkit.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
     return env
 
 
@@ -58,7 +61,10 @@ def test_sigkill_mid_round_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert victim.wait(60) == -signal.SIGKILL
     done = _rounds_done(killed_dir)
     assert 2 <= done < ROUNDS, f"the kill should land mid-run, after round 2 (rounds done: {done})"
+    before = json.loads((killed_dir / "checkpoint" / "state.json").read_text())["records"]
     assert _worker(killed_dir, "--resume").wait(300) == 0
+    # The finished rounds were taken from the checkpoint (wall times and all), not run again.
+    assert json.loads((killed_dir / "rounds.json").read_text())["rounds"][: done + 1] == before
     assert reference.wait(300) == 0
 
     rounds, baseline = _numbers(killed_dir)
