@@ -9,11 +9,13 @@
 #include <string>
 
 #include "config/kernel_config.h"
+#include "config/kernel_registry_f16.h"
 #include "csrc/qops_bindings.h"
 #include "csrc/status_to_python.h"
 #include "hw/cpu_features.h"
 #include "ops/conv2d.h"
 #include "ops/linear.h"
+#include "ops/linear_f16.h"
 #include "runtime/threads.h"
 #include "sparse/packed_weight.h"
 
@@ -70,7 +72,10 @@ spiralkit::Activation checked_activation(int code) {
   return static_cast<spiralkit::Activation>(code);
 }
 
-std::shared_ptr<spiralkit::PackedWeight> pack(const py::array& dense, int kind, int r, int c, int n, int m) {
+std::shared_ptr<spiralkit::PackedWeight> pack(const py::array& dense, int kind, int r, int c, int n, int m,
+                                              const std::string& dtype) {
+  if (dtype != "float32" && dtype != "float16")
+    check(spiralkit::Status::InvalidArgument("dtype: expected 'float32' or 'float16', got '" + dtype + "'"));
   py::buffer_info info = checked_buffer(dense, "weight", 2);
   if (kind < 0 || kind > 3) check(spiralkit::Status::InvalidArgument("pattern: unknown kind " + std::to_string(kind)));
   spiralkit::Pattern p;
@@ -84,6 +89,7 @@ std::shared_ptr<spiralkit::PackedWeight> pack(const py::array& dense, int kind, 
   {
     py::gil_scoped_release release;
     st = spiralkit::pack_weight(static_cast<const float*>(info.ptr), info.shape[0], info.shape[1], p, &out);
+    if (st.ok() && dtype == "float16") st = spiralkit::convert_to_float16(out.get());
   }
   check(st);
   return std::shared_ptr<spiralkit::PackedWeight>(std::move(out));
@@ -142,7 +148,8 @@ py::array_t<float> conv2d(const py::array& x, const spiralkit::PackedWeight& w, 
   spiralkit::Status st;
   {
     py::gil_scoped_release release;
-    st = spiralkit::conv2d_forward(w, s, static_cast<const float*>(xi.ptr), b, a, yp);
+    st = w.float16 ? spiralkit::conv1x1_forward_f16(w, s, static_cast<const float*>(xi.ptr), b, a, yp)
+                   : spiralkit::conv2d_forward(w, s, static_cast<const float*>(xi.ptr), b, a, yp);
   }
   check(st);
   return y;
@@ -174,6 +181,15 @@ py::dict info() {
     row["isa"] = k.isa;
     kernels[py::str(k.family)] = row;
   }
+  if (!spiralkit::f16_spmm_table().empty()) {  // the opt-in float16 family (AArch64 builds)
+    const spiralkit::F16SpmmRow* f16 = spiralkit::select_f16_spmm(4);
+    py::dict row;
+    row["kernel"] = f16 ? f16->name : "unavailable (no FEAT_FP16)";
+    row["isa"] = f16 ? spiralkit::isa_name(f16->isa) : "-";
+    kernels["f16-spmm"] = row;
+  }
+  d["cpu_fp16"] = f.has_fp16;
+  d["cpu_dotprod"] = f.has_dotprod;
   d["kernels"] = kernels;
   return d;
 }
@@ -188,8 +204,10 @@ PYBIND11_MODULE(_C, m) {
       .def_readonly("nnz", &spiralkit::PackedWeight::nnz)
       .def_property_readonly("nbytes", &spiralkit::PackedWeight::nbytes)
       .def_property_readonly("pattern", [](const spiralkit::PackedWeight& w) { return w.pattern.name(); })
+      .def_property_readonly("dtype", [](const spiralkit::PackedWeight& w) { return w.float16 ? "float16" : "float32"; })
       .def("to_dense", &to_dense);
-  m.def("pack", &pack, py::arg("dense"), py::arg("kind"), py::arg("r"), py::arg("c"), py::arg("n"), py::arg("m"));
+  m.def("pack", &pack, py::arg("dense"), py::arg("kind"), py::arg("r"), py::arg("c"), py::arg("n"), py::arg("m"),
+        py::arg("dtype") = "float32");
   m.def("linear", &linear);
   m.def("conv2d", &conv2d);
   m.def("info", &info);

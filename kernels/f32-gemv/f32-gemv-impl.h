@@ -7,7 +7,9 @@
 #include "spiralkit_kernels/activation.h"
 
 namespace {
-template <class V>
+// U vectors of each row per step (4 x U accumulators): U = 2 where 4 FMA chains cannot cover the
+// FMA latency at the core's load rate (NEON: llvm-mca's A72 model keeps 4 chains latency-bound).
+template <class V, int U = 1>
 void gemv_rows(const float* w, int64_t k, int64_t n_begin, int64_t n_end, const float* x, float* y,
                const float* bias, spiralkit::Activation act) {
   using T = typename V::T;
@@ -21,7 +23,26 @@ void gemv_rows(const float* w, int64_t k, int64_t n_begin, int64_t n_end, const 
     const float* w2 = w1 + k;
     const float* w3 = w2 + k;
     T a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
-    for (int64_t i = 0; i < kv; i += W) {
+    int64_t i = 0;
+    if constexpr (U == 2) {
+      T b0 = V::zero(), b1 = V::zero(), b2 = V::zero(), b3 = V::zero();
+      for (; i + 2 * W <= kv; i += 2 * W) {
+        const T xv = V::load(x + i), xw = V::load(x + i + W);
+        a0 = V::fma(V::load(w0 + i), xv, a0);
+        b0 = V::fma(V::load(w0 + i + W), xw, b0);
+        a1 = V::fma(V::load(w1 + i), xv, a1);
+        b1 = V::fma(V::load(w1 + i + W), xw, b1);
+        a2 = V::fma(V::load(w2 + i), xv, a2);
+        b2 = V::fma(V::load(w2 + i + W), xw, b2);
+        a3 = V::fma(V::load(w3 + i), xv, a3);
+        b3 = V::fma(V::load(w3 + i + W), xw, b3);
+      }
+      a0 = V::add(a0, b0);
+      a1 = V::add(a1, b1);
+      a2 = V::add(a2, b2);
+      a3 = V::add(a3, b3);
+    }
+    for (; i < kv; i += W) {
       const T xv = V::load(x + i);
       a0 = V::fma(V::load(w0 + i), xv, a0);
       a1 = V::fma(V::load(w1 + i), xv, a1);

@@ -12,9 +12,11 @@
 
 namespace {
 
+enum : int { kActNone = 0, kActRelu = 1, kActRelu6 = 2, kActScalar = 3 };
+
 // Rows [row0, row0 + RT) of one panel (valid: how many of them exist), m columns [0, nv*W - tail).
-template <class V, int R, int RT, int NV, bool TAIL>
-inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const spiralkit::XtArgs& a, int64_t m0,
+template <class V, int R, int RT, int NV, bool TAIL, int ACT>
+__attribute__((always_inline)) inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const spiralkit::XtArgs& a, int64_t m0,
                       int tail) {
   using T = typename V::T;
   constexpr int W = V::W;
@@ -60,46 +62,86 @@ inline void spmm_tile(const spiralkit::PanelView& w, int64_t p, int row0, const 
       }
     }
   }
+  float* const y0 = a.y + (n0 - a.y_row0) * a.ldy + m0;
+  const int64_t ldy = a.ldy;
 #pragma GCC unroll 8
   for (int r = 0; r < RT; ++r) {
     if (r >= valid) break;
-    float* y = a.y + (n0 + r - a.y_row0) * a.ldy + m0;
+    float* y = y0 + r * ldy;
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
-      const T o = vec_activation<V>(acc[r][v], a.act);
+      T o = acc[r][v];
+      if constexpr (ACT == kActRelu || ACT == kActRelu6) o = V::max(o, V::zero());
+      if constexpr (ACT == kActRelu6) o = V::min(o, V::set1(6.0f));
       if (TAIL && v == NV - 1) V::store_n(y + v * W, o, tail); else V::store(y + v * W, o);
     }
-    if (!is_vector_activation(a.act)) scalar_activation(y, (NV - 1) * W + (TAIL ? tail : W), a.act);
+    if constexpr (ACT == kActScalar) scalar_activation(y, (NV - 1) * W + (TAIL ? tail : W), a.act);
   }
 }
 
-template <class V, int R, int RT, int NV, bool TAIL>
-inline void spmm_strip(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a,
+// Not inlined: each strip shape is its own function, so register allocation sees one tile's
+// accumulators at a time (inlined together, GCC spilled the narrow tail tiles' accumulators on NEON).
+template <class V, int R, int RT, int NV, bool TAIL, int ACT>
+__attribute__((noinline)) void spmm_strip(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a,
                        int64_t m0, int tail) {
   for (int64_t p = p_begin; p < p_end; ++p) {
 #pragma GCC unroll 4
-    for (int row0 = 0; row0 < R; row0 += RT) spmm_tile<V, R, RT, NV, TAIL>(w, p, row0, a, m0, tail);
+    for (int row0 = 0; row0 < R; row0 += RT) spmm_tile<V, R, RT, NV, TAIL, ACT>(w, p, row0, a, m0, tail);
   }
 }
 
 // The last strip has fewer than NV*W columns: a narrower tile with a masked last vector.
-template <class V, int R, int RT, int NV>
+template <class V, int R, int RT, int NV, int ACT>
 inline void spmm_tail(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a,
                       int64_t m0, int64_t rem) {
   if constexpr (NV > 1) {
-    if (rem <= (NV - 1) * V::W) return spmm_tail<V, R, RT, NV - 1>(w, p_begin, p_end, a, m0, rem);
+    if (rem <= (NV - 1) * V::W) return spmm_tail<V, R, RT, NV - 1, ACT>(w, p_begin, p_end, a, m0, rem);
   }
   const int tail = static_cast<int>(rem - (NV - 1) * V::W);
-  if (tail == V::W) spmm_strip<V, R, RT, NV, false>(w, p_begin, p_end, a, m0, tail);
-  else spmm_strip<V, R, RT, NV, true>(w, p_begin, p_end, a, m0, tail);
+  if (tail == V::W) spmm_strip<V, R, RT, NV, false, ACT>(w, p_begin, p_end, a, m0, tail);
+  else spmm_strip<V, R, RT, NV, true, ACT>(w, p_begin, p_end, a, m0, tail);
 }
 
+// A remainder of at most one vector after a full strip (49 = 48 + 1 pixels of a 7x7 plane, 196 =
+// 4 x 48 + 4) joins the last full strip as one (NV + 1)-vector strip of half-height tiles, so the
+// weights are not streamed once more for a few columns (the stream, not the FMAs, is what a
+// 4-9 MB weight of a late ResNet stage costs).
+template <class V, int RT, int NV>
+constexpr int wide_tail_rows() {
+  return RT % 2 == 0 && RT * (NV + 1) > 24 ? RT / 2 : RT;
+}
+
+template <class V, int R, int RT, int NV, int ACT>
+void spmm_xt_act(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a) {
+  constexpr int W = V::W;
+  constexpr int64_t kTile = int64_t(NV) * W;
+  constexpr int kWideRows = wide_tail_rows<V, RT, NV>();
+  constexpr bool kWide = W > 1 && kWideRows * (NV + 1) <= 24;
+  const int64_t rem = a.m % kTile;
+  const bool wide = kWide && a.m > kTile && rem > 0 && rem <= W;
+  const int64_t full_end = wide ? a.m - rem - kTile : a.m - rem;
+  int64_t m0 = 0;
+  for (; m0 < full_end; m0 += kTile) spmm_strip<V, R, RT, NV, false, ACT>(w, p_begin, p_end, a, m0, W);
+  if constexpr (kWide) {
+    if (wide) {
+      if (rem == W) spmm_strip<V, R, kWideRows, NV + 1, false, ACT>(w, p_begin, p_end, a, m0, W);
+      else spmm_strip<V, R, kWideRows, NV + 1, true, ACT>(w, p_begin, p_end, a, m0, static_cast<int>(rem));
+      return;
+    }
+  }
+  if (m0 < a.m) spmm_tail<V, R, RT, NV, ACT>(w, p_begin, p_end, a, m0, a.m - m0);
+}
+
+// The activation is a template argument (kActNone/kActRelu/kActRelu6 in registers, kActScalar
+// through the stored values), so the tile's epilogue has no per-vector branches.
 template <class V, int R, int RT, int NV>
 void spmm_xt(const spiralkit::PanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::XtArgs& a) {
-  constexpr int64_t kTile = int64_t(NV) * V::W;
-  int64_t m0 = 0;
-  for (; m0 + kTile <= a.m; m0 += kTile) spmm_strip<V, R, RT, NV, false>(w, p_begin, p_end, a, m0, V::W);
-  if (m0 < a.m) spmm_tail<V, R, RT, NV>(w, p_begin, p_end, a, m0, a.m - m0);
+  switch (a.act) {
+    case spiralkit::Activation::kNone: return spmm_xt_act<V, R, RT, NV, kActNone>(w, p_begin, p_end, a);
+    case spiralkit::Activation::kRelu: return spmm_xt_act<V, R, RT, NV, kActRelu>(w, p_begin, p_end, a);
+    case spiralkit::Activation::kRelu6: return spmm_xt_act<V, R, RT, NV, kActRelu6>(w, p_begin, p_end, a);
+    default: return spmm_xt_act<V, R, RT, NV, kActScalar>(w, p_begin, p_end, a);
+  }
 }
 
 }  // namespace

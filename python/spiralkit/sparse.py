@@ -29,6 +29,11 @@ class SparseWeight:
         self._on_device = {}  # (device index, dtype) -> spiralkit.cuda.CudaSparseWeight, made by to()
 
     @property
+    def dtype(self) -> str:
+        """``"float32"``, or ``"float16"`` for a weight packed with ``pack(..., dtype="float16")``."""
+        return self._packed.dtype
+
+    @property
     def pattern(self) -> str:
         return self._pattern.name
 
@@ -88,12 +93,19 @@ class SparseWeight:
         )
 
 
-def pack(weight, pattern: "str | Pattern") -> SparseWeight:
+def pack(weight, pattern: "str | Pattern", dtype: str = "float32") -> SparseWeight:
     """Pack a 2-D (N, K) or 4-D conv weight whose zeros already follow ``pattern``.
 
     Raises ValueError naming the first block or group that breaks the pattern; use
     :func:`spiralkit.prune_to_pattern` to make a weight that follows it.
+
+    ``dtype="float16"`` (opt-in) stores the kernel's values in fp16 and runs linear and 1x1
+    convolution in fp16 arithmetic (activations converted to fp16 per call, outputs float32):
+    ARM CPUs with FEAT_FP16 only (Cortex-A76/A78: Raspberry Pi 5, Jetson Orin); elsewhere it raises
+    :class:`spiralkit.UnsupportedError`. Values beyond +-65504 overflow fp16.
     """
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype: expected 'float32' or 'float16', got {dtype!r}")
     arr, kind = from_user_array(weight, "weight")
     if arr.ndim not in (2, 4):
         raise ValueError(
@@ -110,5 +122,5 @@ def pack(weight, pattern: "str | Pattern") -> SparseWeight:
             "weight with pattern 'dense'"
         )
     matrix = arr.reshape(arr.shape[0], -1)
-    packed = lib().pack(matrix, _KIND_CODES[pat.kind], pat.rows, pat.cols, pat.n, pat.m)
+    packed = lib().pack(matrix, _KIND_CODES[pat.kind], pat.rows, pat.cols, pat.n, pat.m, dtype)
     return SparseWeight(packed, pat, arr.shape, kind)

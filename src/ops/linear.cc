@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/kernel_registry.h"
+#include "ops/linear_f16.h"
 #include "ops/planner.h"
 #include "runtime/split.h"
 #include "runtime/threads.h"
@@ -65,6 +66,10 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, const fl
 
 Status linear_forward(const PackedWeight& w, const float* x, int64_t m, Epilogue ep, float* y) {
   if (m < 0) return Status::InvalidArgument("x: negative row count");
+  if (w.float16) {  // the opt-in fp16 path: bias and activation only
+    if (ep.residual) return Status::Unsupported("dtype='float16': no fused residual");
+    return linear_forward_f16(w, x, m, ep.bias, ep.act, y);
+  }
   if (m == 0) return Status::Ok();
   ep.base_ = y;
   const float* bias = ep.bias;

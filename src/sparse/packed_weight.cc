@@ -1,6 +1,7 @@
 #include "sparse/packed_weight.h"
 
 #include "config/kernel_costs.h"
+#include "config/kernel_registry_f16.h"
 
 #include <algorithm>
 #include <cstring>
@@ -167,7 +168,24 @@ SparseMatrixView PackedWeight::view() const {
 
 int64_t PackedWeight::nbytes() const {
   return static_cast<int64_t>(values.size() * sizeof(float) + row_ptr.size() * sizeof(int32_t) +
-                              col_idx.size() * sizeof(int32_t) + nm_offsets.size() * sizeof(uint8_t));
+                              col_idx.size() * sizeof(int32_t) + nm_offsets.size() * sizeof(uint8_t) +
+                              f16_vals.size() * sizeof(uint16_t));
+}
+
+Status convert_to_float16(PackedWeight* w) {
+  if (!select_f16_spmm(w->panels.r)) {
+    const CpuFeatures& f = cpu_features();
+    return Status::Unsupported(std::string("dtype='float16': needs fp16 arithmetic (AArch64 FEAT_FP16, e.g. ") +
+                               "Cortex-A76/A78); this CPU " +
+                               (f.has_fp16 ? "has it but SPIRALKIT_ISA='" + f.forced + "' turns it off"
+                                           : std::string("has none (active ISA: ") + isa_name(f.active) + ")"));
+  }
+  const PanelView v = w->panels.view();
+  const size_t n = static_cast<size_t>(v.ptr[v.panels]) * static_cast<size_t>(v.r);
+  w->f16_vals.resize(n);
+  for (size_t i = 0; i < n; ++i) w->f16_vals[i] = f32_to_f16_bits(v.vals[i]);
+  w->float16 = true;
+  return Status::Ok();
 }
 
 void PackedWeight::to_dense(float* out) const {

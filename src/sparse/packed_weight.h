@@ -31,6 +31,11 @@ struct PackedWeight {
   // What GEMV runs: `panels`, or CSR when `panels` are row pairs (no GEMV kernel for R = 2).
   const PanelPack& gemv_panels() const { return panels.r == 2 ? csr_panels_ : panels; }
 
+  // float16 (pack(..., dtype="float16")): fp16 copies of `panels.vals`, same block order, run by
+  // the f16-spmm kernels (src/ops/linear_f16.h). The fp32 arrays stay (to_dense, artifacts).
+  bool float16 = false;
+  std::vector<uint16_t> f16_vals;
+
   SparseMatrixView view() const;
   // Dense 8x1 panels for the dense fallback, built on first use (thread-safe) and kept.
   const PanelPack& dense_panels() const;
@@ -59,6 +64,10 @@ struct PackedWeight {
 // a weight that breaks the pattern, naming the first offending block or group.
 Status pack_weight(const float* dense, int64_t rows, int64_t cols, const Pattern& pattern,
                    std::unique_ptr<PackedWeight>* out);
+
+// Makes `w` a float16 weight (fills f16_vals from its panels). Unsupported where the CPU has no
+// fp16 arithmetic (AArch64 FEAT_FP16: Cortex-A76/A78; not A72, not x86) or SPIRALKIT_ISA lowers it.
+Status convert_to_float16(PackedWeight* w);
 
 // Checks a pattern's numbers (block sides, N < M <= 255).
 Status validate_pattern(const Pattern& pattern);

@@ -3,6 +3,7 @@
 // the registry (src/config/kernel_registry.cc), the tests and the benchmarks all expand these.
 #pragma once
 
+#include "spiralkit_kernels/f16.h"
 #include "spiralkit_kernels/panels.h"
 #include "spiralkit_kernels/unary.h"
 
@@ -91,6 +92,18 @@
 #define SPIRALKIT_F32_SOFTMAX_KERNELS(X) SPIRALKIT_ARCH_SOFTMAX(X) \
   X(spiralkit_f32_softmax_ukernel__scalar, kScalar, 1, 16)
 
+// fp16 sparse K x M kernels (opt-in float16 weights; FEAT_FP16 only, so no portable row: without
+// the hardware the float16 pack is refused). tile = M columns per register tile.
+#if defined(SPIRALKIT_ARCH_arm64)
+#define SPIRALKIT_F16_SPMM_KERNELS(X)                                \
+  X(spiralkit_f16_spmm_ukernel_8x1__neonfp16, kNeonFp16, 8, 24)      \
+  X(spiralkit_f16_spmm_ukernel_4x1__neonfp16, kNeonFp16, 4, 48)      \
+  X(spiralkit_f16_spmm_ukernel_2x1__neonfp16, kNeonFp16, 2, 64)      \
+  X(spiralkit_f16_spmm_ukernel_1x1__neonfp16, kNeonFp16, 1, 64)
+#else
+#define SPIRALKIT_F16_SPMM_KERNELS(X)
+#endif
+
 // Compile-time facts of every row (spiralkit_rows::<fn>::kR / kTile): each kernel file checks
 // its template's tile against its row with SPIRALKIT_CHECK_ROW, so a row cannot drift from its code.
 #define SPIRALKIT_ROW_FACTS(fn, isa, r, tile) \
@@ -103,6 +116,7 @@
   SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_F32_SOFTMAX_KERNELS(X)
 namespace spiralkit_rows {
 SPIRALKIT_ALL_F32_KERNELS(SPIRALKIT_ROW_FACTS)
+SPIRALKIT_F16_SPMM_KERNELS(SPIRALKIT_ROW_FACTS)
 }  // namespace spiralkit_rows
 #define SPIRALKIT_CHECK_ROW(fn, r, tile)                                                  \
   static_assert(spiralkit_rows::fn::kR == (r) && spiralkit_rows::fn::kTile == (tile), \
@@ -130,11 +144,13 @@ SPIRALKIT_F32_VUNARY_KERNELS(SPIRALKIT_DECLARE_VUNARY)
 #define SPIRALKIT_DECLARE_SOFTMAX(fn, isa, r, tile) \
   void fn(const float*, float*, int64_t, float, const float*, int64_t);
 SPIRALKIT_F32_SOFTMAX_KERNELS(SPIRALKIT_DECLARE_SOFTMAX)
+#define SPIRALKIT_DECLARE_F16_SPMM(fn, isa, r, tile) \
+  void fn(const PanelView&, const uint16_t*, int64_t, int64_t, const XtArgsF16&);
+SPIRALKIT_F16_SPMM_KERNELS(SPIRALKIT_DECLARE_F16_SPMM)
 
 // im2col of a pixel tile into the K x M layout (scalar: it is copies, memcpy does the work).
 struct ConvShape;
 void spiralkit_f32_im2col_ukernel__scalar(const float* x_image_group, const ConvShape& s, int64_t p_begin,
                                           int64_t p_end, float* col, int64_t ldc);
 }  // namespace spiralkit
-#include "spiralkit_kernels/kernel-list-i8.h"  // the int8 (qs8) families
 #include "spiralkit_kernels/kernel-list-i8.h"  // the int8 (qs8) families

@@ -1,0 +1,131 @@
+// Kernel microbenchmark that expands the registry: every row of f32-spmm, f32-spmv, f32-gemv and
+// f32-gemm the CPU allows (x86 or NEON; the f16-spmm rows where FEAT_FP16 is), at BERT-base shapes
+// and 90 % 4x1 sparsity, timed natively. Prints median us per call and ratios against the family's
+// first (best) row and, for sparse rows, against the dense row in the same run.
+// Never run it under qemu: emulated timings mean nothing (use scripts/arm_instruction_counts.py).
+// Usage: spiralkit_bench_kernels [repeats=20]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/kernel_registry.h"
+#include "config/kernel_registry_f16.h"
+#include "sparse/kernel_pack.h"
+
+using namespace spiralkit;
+
+namespace {
+
+int g_repeats = 20;
+
+template <typename F>
+double median_us(F&& call) {
+  for (int i = 0; i < 3; ++i) call();  // warm up
+  std::vector<double> t;
+  for (int i = 0; i < g_repeats; ++i) {
+    const auto a = std::chrono::steady_clock::now();
+    call();
+    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
+  }
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+std::vector<float> weight(int64_t n, int64_t k, int r, double density, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::bernoulli_distribution keep(density);
+  std::vector<float> w(static_cast<size_t>(n * k), 0.0f);
+  for (int64_t p = 0; p < n; p += r)
+    for (int64_t c = 0; c < k; ++c)
+      if (keep(gen))
+        for (int64_t i = p; i < std::min(n, p + r); ++i) w[i * k + c] = u(gen);
+  return w;
+}
+
+void report(const char* family, const std::string& name, const char* shape, double us, double dense_us) {
+  std::printf("%-14s %-46s %-20s %10.1f us", family, name.c_str(), shape, us);
+  if (dense_us > 0) std::printf("   %5.2fx vs dense", dense_us / us);
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) g_repeats = std::max(3, std::atoi(argv[1]));
+  std::printf("active ISA: %s; median of %d calls, 1 thread\n", isa_name(cpu_features().active), g_repeats);
+  const int64_t shapes[][2] = {{768, 768}, {3072, 768}, {768, 3072}};  // N x K (out x in)
+  std::mt19937 gen(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const auto& s : shapes) {
+    const int64_t n = s[0], k = s[1], m = 128;
+    char shape[64];
+    std::vector<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
+    for (float& v : x) v = u(gen);
+    const auto dense = weight(n, k, 1, 1.0, 1);
+    // One row: dense GEMV vs the sparse GEMV rows.
+    std::snprintf(shape, sizeof(shape), "%lldx%lld m=1", (long long)n, (long long)k);
+    double gemv_us = 0;
+    for (const auto& row : gemv_table()) {
+      if (!isa_allows(row.isa)) continue;
+      const double us = median_us([&] { row.fn(dense.data(), k, 0, n, x.data(), y.data(), nullptr, Activation::kNone); });
+      if (gemv_us == 0) gemv_us = us;
+      report("f32-gemv", row.name, shape, us, 0);
+    }
+    for (const auto& row : spmv_table()) {
+      if (!isa_allows(row.isa)) continue;
+      PanelPack pack;
+      const auto w = weight(n, k, row.r, 0.1, 2);
+      build_panels(w.data(), n, k, row.r, false, &pack);
+      const PanelView v = pack.view();
+      report("f32-spmv", row.name, shape,
+             median_us([&] { row.fn(v, 0, v.panels, x.data(), y.data(), nullptr, Activation::kNone); }), gemv_us);
+    }
+    // 128 rows, K x M: the dense fallback (8x1 over full panels) vs every spmm row at 90 %.
+    std::snprintf(shape, sizeof(shape), "%lldx%lld m=%lld", (long long)n, (long long)k, (long long)m);
+    const XtArgs a{x.data(), m, m, y.data(), m, nullptr, Activation::kNone};
+    PanelPack full;
+    build_panels(dense.data(), n, k, 8, true, &full);
+    const PanelView fv = full.view();
+    const double dense_us = median_us([&] { select_spmm(8)->fn(fv, 0, fv.panels, a); });
+    report("f32-spmm", std::string(select_spmm(8)->name) + " (dense)", shape, dense_us, 0);
+    for (const auto& row : spmm_table()) {
+      if (!isa_allows(row.isa)) continue;
+      PanelPack pack;
+      const auto w = weight(n, k, row.r, 0.1, 2);
+      build_panels(w.data(), n, k, row.r, false, &pack);
+      const PanelView v = pack.view();
+      report("f32-spmm", row.name, shape, median_us([&] { row.fn(v, 0, v.panels, a); }), dense_us);
+    }
+    for (const auto& row : f16_spmm_table()) {
+      if (!isa_allows(row.isa)) continue;
+      PanelPack pack;
+      const auto w = weight(n, k, row.r, 0.1, 2);
+      build_panels(w.data(), n, k, row.r, false, &pack);
+      const PanelView v = pack.view();
+      std::vector<uint16_t> vals16(static_cast<size_t>(v.ptr[v.panels]) * v.r), x16(x.size());
+      for (size_t i = 0; i < vals16.size(); ++i) vals16[i] = f32_to_f16_bits(v.vals[i]);
+      for (size_t i = 0; i < x.size(); ++i) x16[i] = f32_to_f16_bits(x[i]);
+      const XtArgsF16 ah{x16.data(), m, m, y.data(), m, nullptr, Activation::kNone};
+      report("f16-spmm", row.name, shape, median_us([&] { row.fn(v, vals16.data(), 0, v.panels, ah); }), dense_us);
+    }
+  }
+  // Dense activation GEMM (attention products): 128 x 128 by K = 768.
+  {
+    const int64_t m = 128, n = 128, k = 768;
+    std::vector<float> a(m * k), b(k * n), c(m * n);
+    for (float& v : a) v = u(gen);
+    for (float& v : b) v = u(gen);
+    for (const auto& row : gemm_table()) {
+      if (!isa_allows(row.isa)) continue;
+      report("f32-gemm", row.name, "128x768 * 768x128",
+             median_us([&] { row.fn(m, n, k, a.data(), k, b.data(), n, c.data(), n); }), 0);
+    }
+  }
+  return 0;
+}
