@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--resume", action="store_true", help="continue after the last finished round")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="override text.threads")
+    p.add_argument("--criterion", default=None, help="override spiral.prune.criterion (e.g. magnitude, wanda)")
     p.add_argument("--rounds", type=int, default=None, help="override spiral.rounds")
     p.add_argument("--round-steps", type=int, default=None, help="override spiral.round_steps")
     p.add_argument("--final-steps", type=int, default=None, help="override spiral.final_steps")
@@ -107,6 +108,8 @@ def main(argv=None) -> int:
     for key in ("rounds", "round_steps", "final_steps"):
         if getattr(args, key) is not None:
             config = dataclasses.replace(config, **{key: getattr(args, key)})
+    if args.criterion is not None:
+        config = dataclasses.replace(config, prune=dataclasses.replace(config.prune, criterion=args.criterion))
     if args.one_shot:
         config = one_shot(config)
     if args.output_dir:
