@@ -37,6 +37,7 @@ std::vector<Case> named_cases() {
       {"m = 1", 17, 70, 1, 0.7, true, Activation::kGelu},
       {"m = 2", 17, 70, 2, 0.7, false, Activation::kSilu},
       {"m spans several tiles + tail", 20, 45, 3 * 128 + 5, 0.8, true, Activation::kSigmoid},
+      {"m = 7x7 pixels (a full tile + a one-column tail)", 20, 45, 49, 0.6, true, Activation::kRelu6},
       {"m one below a vector", 8, 30, 15, 0.5, true, Activation::kRelu},
       {"m exactly one vector", 8, 30, 16, 0.5, true, Activation::kNone},
       {"sparse 95%", 64, 300, 40, 0.95, true, Activation::kNone},
