@@ -28,7 +28,7 @@ CHANNEL_PRUNED_KEY = "spiralkit.channel_pruned"  # safetensors metadata: the sha
 
 def _atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share one
     write(tmp)
     os.replace(tmp, path)
 
