@@ -29,6 +29,8 @@ using DwCbFn = void (*)(const DwCbArgs& a);
 #if defined(SPIRALKIT_ARCH_x86)
 #define SPIRALKIT_ARCH_F32_DWCONVCB(X) X(spiralkit_f32_dwconvcb_ukernel__avx512, kAvx512, 1, 16) \
   X(spiralkit_f32_dwconvcb_ukernel__avx2, kAvx2, 1, 8)
+#elif defined(SPIRALKIT_ARCH_arm64)
+#define SPIRALKIT_ARCH_F32_DWCONVCB(X) X(spiralkit_f32_dwconvcb_ukernel__neon, kNeon, 1, 8)
 #else
 #define SPIRALKIT_ARCH_F32_DWCONVCB(X)
 #endif
