@@ -1,16 +1,6 @@
 #include "config/kernel_registry.h"
 
 namespace spiralkit {
-namespace {
-
-template <typename Row>
-const Row* first_allowed(const std::vector<Row>& table, int r) {
-  for (const auto& row : table)
-    if ((r < 0 || row.r == r) && isa_allows(row.isa)) return &row;
-  return nullptr;
-}
-
-}  // namespace
 
 #define SPIRALKIT_ROW(fn, isa, r, tile) {#fn, Isa::isa, r, tile, &fn},
 

@@ -20,6 +20,15 @@ struct KernelRow {
   Fn fn;
 };
 
+// The first row (best first) of `table` the active ISA allows, with block height r (any when
+// r < 0); null when none. Every registry's dispatch goes through it.
+template <typename Row>
+const Row* first_allowed(const std::vector<Row>& table, int r) {
+  for (const auto& row : table)
+    if ((r < 0 || row.r == r) && isa_allows(row.isa)) return &row;
+  return nullptr;
+}
+
 using SpmmRow = KernelRow<SpmmXtFn>;
 using SpmvRow = KernelRow<SpmvFn>;
 using TransposeRow = KernelRow<TransposeFn>;

@@ -4,13 +4,6 @@ namespace spiralkit {
 namespace {
 
 template <typename Row>
-const Row* first_allowed(const std::vector<Row>& table, int r) {
-  for (const auto& row : table)
-    if ((r < 0 || row.r == r) && isa_allows(row.isa)) return &row;
-  return nullptr;
-}
-
-template <typename Row>
 const Row* by_name(const std::vector<Row>& table, const std::string& name) {
   for (const auto& row : table)
     if (name == row.name) return &row;
