@@ -3,3 +3,4 @@
 #include "f32-dwconvcb/f32-dwconvcb-impl.h"
 
 void spiralkit::spiralkit_f32_dwconvcb_ukernel__avx2(const DwCbArgs& a) { dwconvcb<VecAvx2, 1, 4>(a); }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_dwconvcb_ukernel__avx2, 1, VecAvx2::W * 1);

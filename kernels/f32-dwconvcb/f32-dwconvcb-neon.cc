@@ -4,3 +4,4 @@
 #include "f32-dwconvcb/f32-dwconvcb-impl.h"
 
 void spiralkit::spiralkit_f32_dwconvcb_ukernel__neon(const DwCbArgs& a) { dwconvcb<VecNeon, 2, 2>(a); }
+SPIRALKIT_CHECK_ROW(spiralkit_f32_dwconvcb_ukernel__neon, 1, VecNeon::W * 2);

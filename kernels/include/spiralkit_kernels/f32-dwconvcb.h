@@ -41,3 +41,9 @@ namespace spiralkit {
 #define SPIRALKIT_DECLARE_DWCONVCB(fn, isa, r, tile) void fn(const DwCbArgs&);
 SPIRALKIT_F32_DWCONVCB_KERNELS(SPIRALKIT_DECLARE_DWCONVCB)
 }  // namespace spiralkit
+
+// Row facts for SPIRALKIT_CHECK_ROW in each kernel file (tile = channels per block = W * U).
+#include "spiralkit_kernels/kernel-list.h"
+namespace spiralkit_rows {
+SPIRALKIT_F32_DWCONVCB_KERNELS(SPIRALKIT_ROW_FACTS)
+}  // namespace spiralkit_rows
