@@ -5,6 +5,6 @@
 
 void spiralkit::spiralkit_f32_gemm_ukernel_4x4v__neon(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                                                     const float* b, int64_t ldb, float* c, int64_t ldc) {
-  gemm_rows<VecNeon>(m, n, k, a, lda, b, ldb, c, ldc);
+  gemm_rows<VecNeon, 4, 4>(m, n, k, a, lda, b, ldb, c, ldc);
 }
 SPIRALKIT_CHECK_ROW(spiralkit_f32_gemm_ukernel_4x4v__neon, 4, 4 * VecNeon::W);

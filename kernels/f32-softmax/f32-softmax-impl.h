@@ -1,5 +1,5 @@
 // One softmax row, fused: y = softmax(x * scale + mask) in three vector passes (scale + mask +
-// max, exp + sum, normalise), 16 lanes of GCC vector extensions built per ISA by each file's
+// max, exp + sum, normalise), native-width GCC vector extensions built per ISA by each file's
 // flags. Attention runs one per score row; Softmax nodes over a contiguous axis one per row.
 #pragma once
 #include <cstdint>
@@ -8,12 +8,12 @@
 #include "f32-vunary/f32-vunary-impl.h"
 
 namespace {
-inline vf load16(const float* p) {
+inline vf vload(const float* p) {
   vf v;
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-inline void store16(float* p, vf v) { std::memcpy(p, &v, sizeof(v)); }
+inline void vstore(float* p, vf v) { std::memcpy(p, &v, sizeof(v)); }
 
 // mask: null, or mask[j * mask_stride] added to column j.
 inline void softmax_row(const float* x, float* y, int64_t n, float scale, const float* mask, int64_t mask_stride) {
@@ -27,9 +27,9 @@ inline void softmax_row(const float* x, float* y, int64_t n, float scale, const 
   } else {
     vf vmx = splat(-INFINITY);
     for (; j + kLanes <= n; j += kLanes) {
-      vf v = load16(x + j) * scale;
-      if (mask) v += load16(mask + j);
-      store16(y + j, v);
+      vf v = vload(x + j) * scale;
+      if (mask) v += vload(mask + j);
+      vstore(y + j, v);
       vmx = vmax(vmx, v);
     }
     for (int k = 0; k < kLanes; ++k) mx = vmx[k] > mx ? vmx[k] : mx;
@@ -40,8 +40,8 @@ inline void softmax_row(const float* x, float* y, int64_t n, float scale, const 
   }
   vf vsum = {};
   for (j = 0; j + kLanes <= n; j += kLanes) {
-    const vf e = vexp(load16(y + j) - mx);
-    store16(y + j, e);
+    const vf e = vexp(vload(y + j) - mx);
+    vstore(y + j, e);
     vsum += e;
   }
   float sum = 0.0f;
@@ -56,7 +56,7 @@ inline void softmax_row(const float* x, float* y, int64_t n, float scale, const 
     }
   }
   const float inv = 1.0f / sum;
-  for (j = 0; j + kLanes <= n; j += kLanes) store16(y + j, load16(y + j) * inv);
+  for (j = 0; j + kLanes <= n; j += kLanes) vstore(y + j, vload(y + j) * inv);
   for (; j < n; ++j) y[j] *= inv;
 }
 }  // namespace

@@ -5,6 +5,6 @@
 
 void spiralkit::spiralkit_f32_spmm_ukernel_4x1__avx2(const PanelView& w, int64_t p_begin, int64_t p_end,
                                                     const XtArgs& a) {
-  spmm_xt<VecAvx2, 4, 4, 2>(w, p_begin, p_end, a);
+  spmm_xt<VecAvx2, 4, 4, 3>(w, p_begin, p_end, a);
 }
-SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_4x1__avx2, 4, 2 * VecAvx2::W);
+SPIRALKIT_CHECK_ROW(spiralkit_f32_spmm_ukernel_4x1__avx2, 4, 3 * VecAvx2::W);

@@ -16,7 +16,7 @@
   X(spiralkit_f32_spmm_ukernel_2x1__avx512, kAvx512, 2, 128)    \
   X(spiralkit_f32_spmm_ukernel_1x1__avx512, kAvx512, 1, 128)    \
   X(spiralkit_f32_spmm_ukernel_8x1__avx2, kAvx2, 8, 16)         \
-  X(spiralkit_f32_spmm_ukernel_4x1__avx2, kAvx2, 4, 16)         \
+  X(spiralkit_f32_spmm_ukernel_4x1__avx2, kAvx2, 4, 24)         \
   X(spiralkit_f32_spmm_ukernel_2x1__avx2, kAvx2, 2, 32)         \
   X(spiralkit_f32_spmm_ukernel_1x1__avx2, kAvx2, 1, 32)
 #define SPIRALKIT_ARCH_SPMV(X)                                  \
@@ -33,11 +33,11 @@
 #define SPIRALKIT_ARCH_GEMV(X) X(spiralkit_f32_gemv_ukernel__avx512, kAvx512, 4, 16) \
   X(spiralkit_f32_gemv_ukernel__avx2, kAvx2, 4, 8)
 #define SPIRALKIT_ARCH_GEMM(X) X(spiralkit_f32_gemm_ukernel_4x4v__avx512, kAvx512, 4, 64) \
-  X(spiralkit_f32_gemm_ukernel_4x4v__avx2, kAvx2, 4, 32)
+  X(spiralkit_f32_gemm_ukernel_6x2v__avx2, kAvx2, 6, 16)
 #define SPIRALKIT_ARCH_VUNARY(X) X(spiralkit_f32_vunary_ukernel__avx512, kAvx512, 1, 16) \
-  X(spiralkit_f32_vunary_ukernel__avx2, kAvx2, 1, 16)
+  X(spiralkit_f32_vunary_ukernel__avx2, kAvx2, 1, 8)
 #define SPIRALKIT_ARCH_SOFTMAX(X) X(spiralkit_f32_softmax_ukernel__avx512, kAvx512, 1, 16) \
-  X(spiralkit_f32_softmax_ukernel__avx2, kAvx2, 1, 16)
+  X(spiralkit_f32_softmax_ukernel__avx2, kAvx2, 1, 8)
 #elif defined(SPIRALKIT_ARCH_arm64)
 // NEON (4 fp32 lanes, 32 registers): register tiles sized to stay under 32 live vectors.
 #define SPIRALKIT_ARCH_SPMM(X)                                  \
@@ -53,8 +53,8 @@
 #define SPIRALKIT_ARCH_DWCONV(X) X(spiralkit_f32_dwconv_ukernel__neon, kNeon, 1, 4)
 #define SPIRALKIT_ARCH_GEMV(X) X(spiralkit_f32_gemv_ukernel__neon, kNeon, 4, 4)
 #define SPIRALKIT_ARCH_GEMM(X) X(spiralkit_f32_gemm_ukernel_4x4v__neon, kNeon, 4, 16)
-#define SPIRALKIT_ARCH_VUNARY(X) X(spiralkit_f32_vunary_ukernel__neon, kNeon, 1, 16)
-#define SPIRALKIT_ARCH_SOFTMAX(X) X(spiralkit_f32_softmax_ukernel__neon, kNeon, 1, 16)
+#define SPIRALKIT_ARCH_VUNARY(X) X(spiralkit_f32_vunary_ukernel__neon, kNeon, 1, 4)
+#define SPIRALKIT_ARCH_SOFTMAX(X) X(spiralkit_f32_softmax_ukernel__neon, kNeon, 1, 4)
 #else
 #define SPIRALKIT_ARCH_SPMM(X)
 #define SPIRALKIT_ARCH_SPMV(X)
@@ -87,10 +87,10 @@
   X(spiralkit_f32_gemm_ukernel_4x4v__scalar, kScalar, 4, 4)
 // Elementwise activations / math (spiralkit_kernels/unary.h codes).
 #define SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_ARCH_VUNARY(X) \
-  X(spiralkit_f32_vunary_ukernel__scalar, kScalar, 1, 16)
+  X(spiralkit_f32_vunary_ukernel__scalar, kScalar, 1, 4)
 // One fused softmax row: y = softmax(x * scale + mask).
 #define SPIRALKIT_F32_SOFTMAX_KERNELS(X) SPIRALKIT_ARCH_SOFTMAX(X) \
-  X(spiralkit_f32_softmax_ukernel__scalar, kScalar, 1, 16)
+  X(spiralkit_f32_softmax_ukernel__scalar, kScalar, 1, 4)
 
 // fp16 sparse K x M kernels (opt-in float16 weights; FEAT_FP16 only, so no portable row: without
 // the hardware the float16 pack is refused). tile = M columns per register tile.

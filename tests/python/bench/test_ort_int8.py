@@ -108,3 +108,9 @@ def test_bad_arguments(tiny, tmp_path):
         ort_int8.quantize_ort_int8(fp32, calib, tmp_path / "x.onnx", activation="int4")
     with pytest.raises(ValueError, match="onnx_path"):
         ort_int8.quantize_ort_int8(tmp_path / "missing.onnx", calib)
+
+
+def test_reduced_range_only_for_uint8_activations():
+    # int8 activations never saturate vpmaddubsw (ORT runs S8S8 through another kernel).
+    assert ort_int8.needs_reduced_range("int8") is False
+    assert isinstance(ort_int8.needs_reduced_range("uint8"), bool)
