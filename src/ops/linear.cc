@@ -101,9 +101,12 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, Epilogue
   // duplicated work, but no barrier, which a shared 2-core machine punishes hardest — runs its
   // panels in chunks of ~kChunkRows output rows and transposes each chunk straight into y.
   const TransposeFn transpose = select_transpose()->fn;
-  // Strip width: the kernel's tile (up to 128 columns), narrowed so the K x S strip stays in L2.
+  // Strip width: 128 columns (or the kernel's tile if wider), narrowed so the K x S strip stays in
+  // L2. Not rounded to the tile: the kernel runs a strip's last partial tile itself (merged into
+  // the one before when it is at most a vector), where a separate strip of a few columns would
+  // stream all the weights once more.
   const int64_t fit = std::max<int64_t>(16, kStripKiB * 1024 / (4 * w.cols) / 16 * 16);
-  const int64_t strip = std::min(std::max<int64_t>(spmm->tile, 128 / spmm->tile * spmm->tile), fit);
+  const int64_t strip = std::min(std::max<int64_t>(spmm->tile, 128), fit);
   const int64_t chunk_panels = std::max<int64_t>(1, kChunkRows / view.r);
   const int64_t n_total = w.rows, k_total = w.cols;
   parallel_run(threads, [&](int t, int nt) {

@@ -15,10 +15,10 @@
   X(spiralkit_f32_spmm_ukernel_4x1__avx512, kAvx512, 4, 96)     \
   X(spiralkit_f32_spmm_ukernel_2x1__avx512, kAvx512, 2, 128)    \
   X(spiralkit_f32_spmm_ukernel_1x1__avx512, kAvx512, 1, 128)    \
-  X(spiralkit_f32_spmm_ukernel_8x1__avx2, kAvx2, 8, 16)         \
+  X(spiralkit_f32_spmm_ukernel_8x1__avx2, kAvx2, 8, 24)         \
   X(spiralkit_f32_spmm_ukernel_4x1__avx2, kAvx2, 4, 24)         \
   X(spiralkit_f32_spmm_ukernel_2x1__avx2, kAvx2, 2, 32)         \
-  X(spiralkit_f32_spmm_ukernel_1x1__avx2, kAvx2, 1, 32)
+  X(spiralkit_f32_spmm_ukernel_1x1__avx2, kAvx2, 1, 64)
 #define SPIRALKIT_ARCH_SPMV(X)                                  \
   X(spiralkit_f32_spmv_ukernel_8x1__avx512, kAvx512, 8, 1)      \
   X(spiralkit_f32_spmv_ukernel_4x1__avx512, kAvx512, 4, 1)      \
