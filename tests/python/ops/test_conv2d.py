@@ -23,6 +23,8 @@ GEOMETRIES = [
     (8, 16, 6, 5, 3, 1, 1, 1, 4),  # grouped
     (6, 6, 9, 9, (3, 1), (2, 1), (1, 0), 1, 1),
     (5, 4, 5, 5, 5, 1, 0, 1, 1),  # kernel as large as the input
+    (3, 16, 130, 130, 3, 2, 1, 1, 1),  # a stem: small weights, 65-wide rows (row-by-row direct path)
+    (3, 12, 20, 70, 3, 1, 1, 1, 1),  # row-by-row at stride 1 (70 columns, 12 rows: panel tails)
 ]
 
 
