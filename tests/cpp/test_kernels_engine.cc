@@ -17,7 +17,7 @@ TEST_CASE("f32-gemm: every row matches the triple loop") {
   for (const GemmRow& row : gemm_table()) {
     if (!isa_allows(row.isa)) continue;
     CAPTURE(row.name);
-    for (int64_t m : {1, 3, 4, 5, 9, 32})
+    for (int64_t m : {1, 3, 4, 5, 6, 7, 9, 11, 12, 32})
       for (int64_t n : {1, 7, 16, 17, 33, 64, 65, 128, 150})
         for (int64_t k : {1, 2, 13, 64}) {
           std::vector<float> a(m * k), b(k * n), c(m * n + 8, 123.0f), ref(m * n, 0.0f);
@@ -75,7 +75,7 @@ TEST_CASE("f32-vunary: every row and op matches the libm definition") {
         for (auto& v : in) v = std::fabs(v);
       const float p0 = op == static_cast<int>(UnaryOp::kClip) ? -1.5f : 0.2f;
       const float p1 = op == static_cast<int>(UnaryOp::kClip) ? 2.5f : 0.5f;
-      for (size_t n : {size_t(1), size_t(15), size_t(17), in.size()}) {
+      for (size_t n : {size_t(1), size_t(8), size_t(15), size_t(17), size_t(24), size_t(40), in.size()}) {
         std::vector<float> out(n + 4, 77.0f);
         row.fn(op, in.data(), out.data(), static_cast<int64_t>(n), p0, p1);
         for (size_t i = 0; i < n; ++i) {
