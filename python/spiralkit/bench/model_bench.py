@@ -340,7 +340,7 @@ def _time_block(fn: Callable, inner: int) -> float:
 
 
 def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequence[str] = ENGINES, threads: int = 2,
-                rounds: int = 20, warmup: int = 3, calls: int = 20, min_block_s: float = 0.02, gap_s: float = 0.005,
+                rounds: int = 20, warmup: int = 3, calls: int = 20, min_block_s: float = 0.02, gap_s: float = 0.1,
                 rewarm: int = 1,
                 tol: float = 1e-3, memory: bool = True, ort_spinning: bool | None = None, name: str | None = None,
                 case: dict | None = None, echo: Callable[[str], None] | None = print,
