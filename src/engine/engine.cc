@@ -83,7 +83,48 @@ std::string linear_kernel_name(const PackedWeight& w, int64_t m, PlanChoice c) {
   return (dense ? std::string("dense ") : std::string("sparse ")) + std::to_string(p.r) + "x1 panels";
 }
 
+bool has_residual(const Node& n) { return n.inputs.size() > 2 && n.inputs[2] >= 0; }
+
 }  // namespace
+
+FusedBlock Engine::fused_block_at(size_t i, int length, const ShapeTable& shapes, const std::vector<void*>* ptr) const {
+  FusedBlock b;
+  const auto& sh = shapes.shapes;
+  auto part = [&](const Node& n, const PackedWeight** w, ConvShape* s, Epilogue* ep) {
+    *w = g_.weights[n.weight].packed.get();
+    *s = conv_shape(n, sh[n.inputs[0]], sh[n.outputs[0]]);
+    ep->act = static_cast<Activation>(n.ints[11]);
+    ep->choice = choice_of(n);
+    if (!ptr) return;
+    if (n.inputs.size() > 1 && n.inputs[1] >= 0) ep->bias = static_cast<const float*>((*ptr)[n.inputs[1]]);
+    if (has_residual(n)) ep->residual = static_cast<const float*>((*ptr)[n.inputs[2]]);
+  };
+  size_t k = i;
+  if (length == 3) part(g_.nodes[k++], &b.expand, &b.expand_shape, &b.expand_ep);
+  part(g_.nodes[k++], &b.depthwise, &b.depthwise_shape, &b.depthwise_ep);
+  part(g_.nodes[k], &b.project, &b.project_shape, &b.project_ep);
+  return b;
+}
+
+int Engine::fused_block_length(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const {
+  auto conv = [&](size_t k) {
+    return k < g_.nodes.size() && g_.nodes[k].op == OpKind::kConv2d && !g_.weights[g_.nodes[k].weight].quant &&
+           !asymmetric_pads(g_.nodes[k]);
+  };
+  // Node k's output feeds only node k + 1 (as its input x) and is not a graph output.
+  auto chains = [&](size_t k) {
+    if (k + 1 >= g_.nodes.size()) return false;
+    const int v = g_.nodes[k].outputs[0];
+    return uses[v] == 1 && g_.nodes[k + 1].inputs[0] == v &&
+           std::find(g_.outputs.begin(), g_.outputs.end(), v) == g_.outputs.end() && !has_residual(g_.nodes[k]);
+  };
+  for (int length : {3, 2}) {
+    bool ok = true;
+    for (int k = 0; k < length && ok; ++k) ok = conv(i + k) && (k + 1 == length || chains(i + k));
+    if (ok && fusable_block(fused_block_at(i, length, shapes, nullptr))) return length;
+  }
+  return 0;
+}
 
 Status Engine::create(Graph graph, int64_t batch, std::unique_ptr<Engine>* out) {
   std::unique_ptr<Engine> e(new Engine());
@@ -175,6 +216,29 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     }
     ws[i] = np.workspace_bytes;
   }
+  // Inverted-residual chains run as one fused op: its head plans the block's scratch.
+  std::vector<int> uses(g_.values.size(), 0);
+  for (const Node& n : g_.nodes)
+    for (int v : n.inputs)
+      if (v >= 0) ++uses[v];
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const int length = fused_block_length(i, inst->shapes, uses);
+    if (length == 0) continue;
+    const FusedBlock b = fused_block_at(i, length, inst->shapes, nullptr);
+    NodePlan& head = inst->nodes[i];
+    head.runs = length;
+    head.workspace_bytes = fused_block_workspace_floats(b, threads) * 4;
+    head.kernel = std::string("fused block: ") + (length == 3 ? "1x1 expand + " : "") + std::to_string(b.depthwise_shape.kernel_h) +
+                  "x" + std::to_string(b.depthwise_shape.kernel_w) + " depthwise + 1x1 project, bands of " +
+                  std::to_string(fused_block_band_rows(b)) + " rows";
+    ws[i] = head.workspace_bytes;
+    for (int k = 1; k < length; ++k) {
+      inst->nodes[i + k].runs = 0;
+      inst->nodes[i + k].kernel = "fused into " + g_.nodes[i].name;
+      ws[i + k] = 0;
+    }
+    i += length - 1;
+  }
   SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory));
   *out = std::move(inst);
   return Status::Ok();
@@ -234,14 +298,20 @@ Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs,
   Status st;
   uint8_t* workspace = arena->base + inst.memory.workspace_offset;
   if (node_seconds) node_seconds->resize(g_.nodes.size(), 0.0);
-  for (size_t i = 0; i < g_.nodes.size() && st.ok(); ++i) {
-    if (!node_seconds) {
+  for (size_t i = 0; i < g_.nodes.size() && st.ok(); i += std::max(1, inst.nodes[i].runs)) {
+    const auto t0 = node_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    const int runs = inst.nodes[i].runs;
+    if (runs > 1) {
+      FusedBlock b = fused_block_at(i, runs, inst.shapes, &ptr);
+      float* y = static_cast<float*>(ptr[g_.nodes[i + runs - 1].outputs[0]]);
+      b.project_ep.base_ = y;
+      st = fused_block_forward(b, static_cast<const float*>(ptr[g_.nodes[i].inputs[0]]), y,
+                               reinterpret_cast<float*>(workspace));
+    } else {
       st = run_node(i, inst, ptr, workspace);
-      continue;
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    st = run_node(i, inst, ptr, workspace);
-    (*node_seconds)[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (node_seconds)
+      (*node_seconds)[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   give_arena(inst, std::move(arena));
   return st;

@@ -16,6 +16,7 @@
 #include "engine/memory_plan.h"
 #include "graph/graph.h"
 #include "graph/shape_inference.h"
+#include "ops/fused_block.h"
 
 namespace spiralkit {
 
@@ -23,6 +24,9 @@ namespace spiralkit {
 struct NodePlan {
   int64_t workspace_bytes = 0;
   std::string kernel;  // what runs (shown by Engine.layers())
+  // Nodes this node runs: 1; 2 or 3 when it heads a fused block (ops/fused_block.h); 0 when an
+  // earlier node runs it.
+  int runs = 1;
 };
 
 struct Instance {
@@ -55,6 +59,11 @@ class Engine {
   Engine() = default;
   Status build_instance(int64_t batch, int threads, std::shared_ptr<const Instance>* out) const;
   Status run_node(size_t i, const Instance& inst, const std::vector<void*>& ptr, uint8_t* workspace) const;
+  // Nodes i.. that chain as one fused block at these shapes (0 when none); the block, with
+  // pointers from ptr when given.
+  int fused_block_length(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const;
+  FusedBlock fused_block_at(size_t i, int length, const ShapeTable& shapes,
+                            const std::vector<void*>* ptr) const;
 
   Graph g_;
   // BatchNorm nodes run as a per-channel affine: a, b per node (empty for other ops).
