@@ -9,6 +9,7 @@
 #include "ops/conv2d.h"
 #include "ops/linear.h"
 #include "ops/planner.h"
+#include "ops/qactivations.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
 
@@ -108,8 +109,10 @@ FusedBlock Engine::fused_block_at(size_t i, int length, const ShapeTable& shapes
 
 int Engine::fused_block_length(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const {
   auto conv = [&](size_t k) {
-    return k < g_.nodes.size() && g_.nodes[k].op == OpKind::kConv2d && !g_.weights[g_.nodes[k].weight].quant &&
-           !asymmetric_pads(g_.nodes[k]);
+    if (k >= g_.nodes.size() || g_.nodes[k].op != OpKind::kConv2d || asymmetric_pads(g_.nodes[k])) return false;
+    const Node& n = g_.nodes[k];
+    return !g_.weights[n.weight].quant ||
+           !conv_runs_int8(conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]]));
   };
   // Node k's output feeds only node k + 1 (as its input x) and is not a graph output.
   auto chains = [&](size_t k) {
@@ -200,9 +203,12 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       const ConvShape s = conv_shape(n, x, sh[n.outputs[0]]);
       int64_t floats = conv2d_workspace_floats(w, s, choice_of(n));
       if (asymmetric_pads(n)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
+      // An int8 layer on the fp32 kernels reads its input fake-quantized (int8 semantics kept).
+      if (g_.weights[n.weight].quant && !conv_runs_int8(s)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       np.workspace_bytes = floats * 4;
       np.kernel = conv_kernel_name(w, s, choice_of(n));
-      if (const auto& q = g_.weights[n.weight].quant) np.kernel = qconv_kernel_name(*q, s, choice_of(n));
+      if (const auto& q = g_.weights[n.weight].quant)
+        np.kernel = conv_runs_int8(s) ? qconv_kernel_name(*q, s, choice_of(n)) : np.kernel + " (fp32: no vector int8 row)";
     } else if (n.op == OpKind::kLinear) {
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
@@ -341,7 +347,18 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.act = static_cast<Activation>(n.ints[11]);
       ep.residual = in(2);
       ep.choice = choice_of(n);
-      if (const auto& q = g_.weights[n.weight].quant) return run_quantized_conv(*q, s, x, ep, y);
+      if (const auto& q = g_.weights[n.weight].quant) {
+        if (conv_runs_int8(s)) return run_quantized_conv(*q, s, x, ep, y);
+        const int64_t n_x = s.batch * s.in_channels * s.in_h * s.in_w;
+        const float* xin = x;
+        float* xq = ws;
+        parallel_run(get_num_threads(), [&](int t, int nt) {
+          const int64_t a = n_x * t / nt / 16 * 16, b = t + 1 == nt ? n_x : n_x * (t + 1) / nt / 16 * 16;
+          fake_quantize_u8_rows(xin + a, b - a, q->layer.x.scale, q->layer.x.zero_point, xq + a);
+        });
+        x = ws;
+        ws += n_x;
+      }
       return conv2d_forward(w, s, x, ep, y, ws);
     }
     case OpKind::kLinear: {

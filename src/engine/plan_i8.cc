@@ -14,6 +14,11 @@ std::string qlinear_kernel_name(const QuantizedWeight& q, int64_t m, PlanChoice 
   return std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(w.panels.r)->name);
 }
 
+bool conv_runs_int8(const ConvShape& s) {
+  const bool depthwise = s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels;
+  return !depthwise || select_qs8_dwconv()->isa != Isa::kScalar;
+}
+
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {
   if (s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels)
     return std::string("int8 ") + select_qs8_dwconv()->name;

@@ -50,4 +50,18 @@ void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_p
   for (int64_t i = 0; i < n; ++i) y[i] = quantize_u8(x[i], inv_scale, zero_point);
 }
 
+void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y) {
+  // quantize_u8 without the integer round trip: (q - zero_point) * scale = nearbyint(t) * scale
+  // for the clamped t; float-only, so the loop vectorizes.
+  const float inv_scale = 1.0f / scale;
+  const float lo = static_cast<float>(-zero_point), hi = static_cast<float>(255 - zero_point);
+  constexpr float kMagic = 12582912.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    float t = x[i] * inv_scale;
+    t = t > lo ? t : lo;
+    t = t < hi ? t : hi;
+    y[i] = ((t + kMagic) - kMagic) * scale;
+  }
+}
+
 }  // namespace spiralkit

@@ -10,6 +10,9 @@ namespace spiralkit {
 constexpr int64_t kQXtColumnAlign = 16;
 inline int64_t qxt_ldx(int64_t m) { return (m + kQXtColumnAlign - 1) / kQXtColumnAlign * kQXtColumnAlign; }
 
+// y[i] = dequantize(quantize(x[i])): what an int8 kernel would read, in fp32 (y may alias x).
+void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y);
+
 inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point);
 
 // x: m rows of k uint8 (row stride ldx_in) -> out[(g * ldx + i) * 4 + j]; columns past k and rows
@@ -26,6 +29,9 @@ void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, flo
 
 // y[i] = quantize(x[i]) for n values.
 void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y);
+
+// y[i] = dequantize(quantize(x[i])): what an int8 kernel would read, in fp32 (y may alias x).
+void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y);
 
 inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point) {
   float t = v * inv_scale;

@@ -6,6 +6,7 @@
 #include "ops/qconv2d.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ int64_t split_range(const QPanelView& v, int64_t p_begin, int64_t p_end, int t, 
 }
 
 // Reduction row kk = (c, r, q) of one group's im2col, quantized: out[i] for the group's pixels.
+// Per output row, the columns that read inside the input are one copy at stride 1 (a strided
+// read otherwise); the rest are the zero point.
 void im2col_row(const QConvPlan& plan, const uint8_t* xg, int64_t kk, uint8_t* out) {
   const QuantParams& xq_params = plan.layer->x;
   const ConvShape& s = plan.shape;
@@ -44,6 +47,10 @@ void im2col_row(const QConvPlan& plan, const uint8_t* xg, int64_t kk, uint8_t* o
   const int64_t c = kk / khw, r = (kk % khw) / s.kernel_w, q = kk % s.kernel_w;
   const uint8_t zp = static_cast<uint8_t>(xq_params.zero_point);
   const uint8_t* plane = xg + c * s.in_h * s.in_w;
+  // Output columns ow with 0 <= ow * stride_w + off < in_w.
+  const int64_t off = q * s.dilation_w - s.pad_w, sw = s.stride_w;
+  const int64_t ow0 = std::min<int64_t>(s.out_w, off >= 0 ? 0 : (-off + sw - 1) / sw);
+  const int64_t ow1 = std::clamp<int64_t>((s.in_w - off + sw - 1) / sw, ow0, s.out_w);
   for (int64_t oh = 0; oh < s.out_h; ++oh) {
     const int64_t ih = oh * s.stride_h - s.pad_h + r * s.dilation_h;
     uint8_t* o = out + oh * s.out_w;
@@ -51,11 +58,23 @@ void im2col_row(const QConvPlan& plan, const uint8_t* xg, int64_t kk, uint8_t* o
       std::fill(o, o + s.out_w, zp);
       continue;
     }
-    const uint8_t* row = plane + ih * s.in_w;
-    for (int64_t ow = 0; ow < s.out_w; ++ow) {
-      const int64_t iw = ow * s.stride_w - s.pad_w + q * s.dilation_w;
-      o[ow] = iw >= 0 && iw < s.in_w ? row[iw] : zp;
+    const uint8_t* row = plane + ih * s.in_w;  // column ow reads row[ow * sw + off]
+    std::fill(o, o + ow0, zp);
+    if (sw == 1 && ow1 > ow0) {
+      std::copy(row + ow0 + off, row + ow1 + off, o + ow0);
+    } else {
+      for (int64_t ow = ow0; ow < ow1; ++ow) o[ow] = row[ow * sw + off];
     }
+    std::fill(o + ow1, o + s.out_w, zp);
+  }
+}
+
+// Four reduction rows into the kernels' groups-of-4 layout: byte j of pixel i's word is row j.
+// Words built in registers (the compiler vectorizes this loop; byte stores at stride 4 it did not).
+void interleave4(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t word = uint32_t(r0[i]) | uint32_t(r1[i]) << 8 | uint32_t(r2[i]) << 16 | uint32_t(r3[i]) << 24;
+    std::memcpy(out + i * 4, &word, 4);
   }
 }
 
@@ -112,7 +131,7 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
   const QDwConvFn dw = select_qs8_dwconv()->fn;
   const int threads = std::max(1, std::min<int>(get_num_threads(), static_cast<int>(std::max<int64_t>(1, s.out_channels))));
   parallel_run(threads, [&](int t, int nt) {
-    thread_local std::vector<uint8_t> row;  // one im2col row (pixels bytes), per thread
+    thread_local std::vector<uint8_t> rows;  // four im2col rows (pixels bytes each), per thread
     for (int64_t img = 0; img < batch; ++img) {
       const float* ximg = x + img * s.in_channels * in_pixels;
       float* yimg = y + img * s.out_channels * pixels;
@@ -152,28 +171,29 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
       } else {
         const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
                             s.pad_w == 0;
-        if (!direct) row.resize(static_cast<size_t>(pixels));
+        // Four im2col rows (or the zero point past K) per thread; 1x1 convolutions read xq directly.
+        rows.resize(static_cast<size_t>(4 * pixels));
         for (int64_t g = 0; g < s.groups; ++g) {
           const uint8_t* xg = xqp + g * cin_g * in_pixels;
           // This thread's K groups: reduction rows 4kg..4kg+3 interleaved into xt.
           const int64_t kg0 = kgroups * t / nt, kg1 = kgroups * (t + 1) / nt;
           for (int64_t kg = kg0; kg < kg1; ++kg) {
             uint8_t* o = xtp + kg * ldx * 4;
+            const uint8_t* src[4];
             for (int j = 0; j < 4; ++j) {
               const int64_t kk = kg * 4 + j;
-              const uint8_t* src;
+              uint8_t* buf = rows.data() + j * pixels;
               if (kk >= k_g) {
-                row.assign(static_cast<size_t>(pixels), static_cast<uint8_t>(xq_params.zero_point));
-                src = row.data();
+                std::fill(buf, buf + pixels, static_cast<uint8_t>(xq_params.zero_point));
+                src[j] = buf;
               } else if (direct) {
-                src = xg + kk * in_pixels;
+                src[j] = xg + kk * in_pixels;
               } else {
-                row.resize(static_cast<size_t>(pixels));
-                im2col_row(plan, xg, kk, row.data());
-                src = row.data();
+                im2col_row(plan, xg, kk, buf);
+                src[j] = buf;
               }
-              for (int64_t i = 0; i < pixels; ++i) o[i * 4 + j] = src[i];
             }
+            interleave4(src[0], src[1], src[2], src[3], pixels, o);
             std::fill(o + pixels * 4, o + ldx * 4, uint8_t(0));
           }
           if (nt > 1) {

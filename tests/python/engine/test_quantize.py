@@ -78,7 +78,9 @@ def test_qdq_file_matches_onnxruntime_int8(build, shape, tmp_path):
     qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
     engine = spiralkit.compile(qdq, calib[0])
     kernels = [layer["kernel"] for layer in engine.layers() if layer["op"] in ("Linear", "Conv2d")]
-    assert kernels and all(k.startswith("int8 ") for k in kernels), kernels
+    # Depthwise layers keep fp32 while the only int8 depthwise row is scalar (it was ~15x slower).
+    assert kernels and all(k.startswith("int8 ") or k.startswith("depthwise (fp32") for k in kernels), kernels
+    assert sum(k.startswith("int8 ") for k in kernels) >= len(kernels) - 1
     for x in _batches(shape, 3, seed=99):
         want_int8, want_fp32 = _ort(qdq, x), _ort(fp32, x)
         got = engine.run(x)[0]
