@@ -1,4 +1,6 @@
-"""``spiralkit compress recipe.toml [--resume]``: run a spiral-compression recipe."""
+"""``spiralkit compress recipe.toml [--resume]``: run a spiral-compression recipe: a model recipe
+(``[model]``/``[data]``, ``spiralkit.compress.recipe``) or a sentence-encoder recipe (``[text]``,
+MiniLM-L6, ``spiralkit.compress.text_recipe``)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def run_text(args) -> int:
+    import dataclasses
+
+    from spiralkit.compress.text_recipe import check_text_recipe, load_text_recipe, run_text_recipe, summary_line
+
+    config, spec = load_text_recipe(args.recipe)
+    if args.output_dir:
+        config = dataclasses.replace(config, output_dir=args.output_dir)
+    check_text_recipe(config)
+    if args.check:
+        print(f"{args.recipe}: ok")
+        return 0
+    _, summary = run_text_recipe(config, spec, resume=args.resume, progress=not args.no_progress,
+                                 command=f"spiralkit compress {args.recipe}")
+    print(summary_line(summary, config.output_dir))
+    return 0
+
+
 def run(args) -> int:
     from spiralkit.compress.recipe import load_recipe, prepare, run_recipe
+    from spiralkit.compress.text_recipe import is_text_recipe
+
+    if is_text_recipe(args.recipe):
+        return run_text(args)
 
     recipe = load_recipe(args.recipe)
     if args.output_dir:
