@@ -55,6 +55,8 @@ def _read(path) -> dict:
             return toml_io.tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ValueError(f"{path}: no such recipe file") from exc
+    except toml_io.tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
 
 
 def is_text_recipe(path) -> bool:
