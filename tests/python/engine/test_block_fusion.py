@@ -80,7 +80,8 @@ def _run_and_compare(module, shape, close, threads=(1, 2), batches=(1, 3)):
         (16, 16, 1, 1, 3, 1, (33, 32)),  # no expand (MobileNet-v2's first block)
         (8, 8, 3, 1, 5, 1, (36, 40)),    # 5x5 depthwise
         (8, 8, 2, 1, 3, 2, (36, 34)),    # dilated depthwise
-        (4, 4, 64, 1, 3, 1, (32, 64)),   # 256 wide x 64 columns: one-row bands
+        (8, 8, 256, 1, 3, 1, (32, 32)),  # 2048 channels x 32 columns: one-row bands
+        (4, 4, 64, 1, 3, 1, (32, 64)),   # 256 channels x 64 columns: several rows per band
     ],
 )
 @pytest.mark.parametrize("sparsity", [0.0, 0.8])
