@@ -66,12 +66,8 @@ def main(argv=None) -> int:
     if args.threads is not None:
         spec = dataclasses.replace(spec, threads=args.threads)
     _, summary = run_text_recipe(config, spec, resume=args.resume, device=args.device,
-                                 command=" ".join(["python", *sys.argv]))
-    summary.update(recipe=args.recipe, one_shot=args.one_shot)
-    import json
-    from pathlib import Path
-
-    (Path(config.output_dir) / "summary.json").write_text(json.dumps(summary, indent=2))
+                                 command=" ".join(["python", *sys.argv]),
+                                 extra={"recipe": args.recipe, "one_shot": args.one_shot})
     print(summary_line(summary, config.output_dir))
     return 0
 

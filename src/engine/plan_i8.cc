@@ -14,13 +14,14 @@ std::string qlinear_kernel_name(const QuantizedWeight& q, int64_t m, PlanChoice 
   return std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(w.panels.r)->name);
 }
 
-bool conv_runs_int8(const ConvShape& s) {
-  const bool depthwise = s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels;
-  return !depthwise || select_qs8_dwconv()->isa != Isa::kScalar;
-}
+namespace {
+bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels; }
+}  // namespace
+
+bool conv_runs_int8(const ConvShape& s) { return !depthwise(s) || select_qs8_dwconv()->isa != Isa::kScalar; }
 
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {
-  if (s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels)
+  if (depthwise(s))
     return std::string("int8 ") + select_qs8_dwconv()->name;
   const bool dense = qplan_dense(*q.w, s.out_h * s.out_w, choice);
   return std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(q.w->panels.r)->name);

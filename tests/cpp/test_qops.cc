@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "ops/qactivations.h"
@@ -199,4 +200,23 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                 REQUIRE(std::memcmp(&got, &want, 4) == 0);
               }
       }
+}
+
+TEST_CASE("fake_quantize_u8_rows equals dequantize(quantize_u8) on every value, saturation and ties included") {
+  // Values around every rounding tie (k + 0.5 steps), past both saturation limits, and zero.
+  for (const auto& [scale, zp] : {std::pair<float, int32_t>{0.05f, 128}, {0.013f, 0}, {0.2f, 255}, {1.0f, 7}}) {
+    std::vector<float> x;
+    for (int k = -300; k <= 300; ++k)
+      for (float f : {0.0f, 0.5f, 0.49999f, 0.50001f, -0.5f}) x.push_back((k + f) * scale);
+    x.push_back(0.0f);
+    x.push_back(1e30f);
+    x.push_back(-1e30f);
+    std::vector<float> got(x.size());
+    spiralkit::fake_quantize_u8_rows(x.data(), static_cast<int64_t>(x.size()), scale, zp, got.data());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int32_t q = spiralkit::quantize_u8(x[i], 1.0f / scale, zp);
+      CAPTURE(x[i]);
+      REQUIRE(got[i] == static_cast<float>(q - zp) * scale);
+    }
+  }
 }

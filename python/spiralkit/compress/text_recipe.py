@@ -95,8 +95,9 @@ def check_text_recipe(config: SpiralConfig) -> None:
 
 
 def run_text_recipe(config: SpiralConfig, spec: TextSpec, *, resume: bool = False, device: str = "cpu",
-                    progress: bool = False, command: str = "") -> tuple:
-    """Runs the spiral; writes ``summary.json`` beside ``rounds.json``. Returns (result, summary)."""
+                    progress: bool = False, command: str = "", extra: dict | None = None) -> tuple:
+    """Runs the spiral; writes ``summary.json`` (with ``extra`` merged in) beside ``rounds.json``.
+    Returns (result, summary)."""
     import torch
 
     import spiralkit
@@ -141,6 +142,7 @@ def run_text_recipe(config: SpiralConfig, spec: TextSpec, *, resume: bool = Fals
         "torch": torch.__version__,
         "wall_s": time.perf_counter() - t0,
         "cpu_s": time.process_time() - c0,
+        **(extra or {}),
     }
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
