@@ -40,6 +40,11 @@ const std::vector<SoftmaxRow>& softmax_table() {
   return t;
 }
 
+const std::vector<WinogradRow>& winograd_table() {
+  static const std::vector<WinogradRow> t = {SPIRALKIT_F32_WINOGRAD_KERNELS(SPIRALKIT_ROW)};
+  return t;
+}
+
 // Chosen once per process (the active ISA never changes after detection).
 const SpmmRow* select_spmm(int r) {
   static const SpmmRow* rows[9] = {nullptr, first_allowed(spmm_table(), 1), first_allowed(spmm_table(), 2), nullptr,
@@ -70,6 +75,10 @@ const VUnaryRow* select_vunary() {
 }
 const SoftmaxRow* select_softmax() {
   static const SoftmaxRow* row = first_allowed(softmax_table(), -1);
+  return row;
+}
+const WinogradRow* select_winograd() {
+  static const WinogradRow* row = first_allowed(winograd_table(), -1);
   return row;
 }
 const DwConvRow* select_dwconv() {

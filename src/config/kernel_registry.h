@@ -37,6 +37,7 @@ using GemvRow = KernelRow<GemvFn>;
 using GemmRow = KernelRow<GemmFn>;
 using VUnaryRow = KernelRow<VUnaryFn>;
 using SoftmaxRow = KernelRow<SoftmaxFn>;
+using WinogradRow = KernelRow<WinogradFn>;
 using DwCbRow = KernelRow<DwCbFn>;  // tile = channels per block
 
 const std::vector<SpmmRow>& spmm_table();
@@ -47,6 +48,7 @@ const std::vector<GemvRow>& gemv_table();
 const std::vector<GemmRow>& gemm_table();
 const std::vector<VUnaryRow>& vunary_table();
 const std::vector<SoftmaxRow>& softmax_table();
+const std::vector<WinogradRow>& winograd_table();
 const std::vector<DwCbRow>& dwconvcb_table();
 
 // Best allowed row for block height r (spmm: r in {1, 2, 4, 8}; spmv: {1, 4, 8}); never null
@@ -59,6 +61,7 @@ const GemvRow* select_gemv();
 const GemmRow* select_gemm();
 const VUnaryRow* select_vunary();
 const SoftmaxRow* select_softmax();
+const WinogradRow* select_winograd();
 const DwCbRow* select_dwconvcb();
 
 }  // namespace spiralkit

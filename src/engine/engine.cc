@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ops/conv2d.h"
+#include "ops/winograd_conv.h"
 #include "ops/linear.h"
 #include "ops/planner.h"
 #include "ops/qactivations.h"
@@ -68,6 +69,10 @@ std::string conv_kernel_name(const PackedWeight& w, const ConvShape& s, PlanChoi
   if (s.in_channels / s.groups == 1 && s.groups > 1) {
     if (w.pattern.kind != PatternKind::kDense) w.dense_values();
     return "depthwise";
+  }
+  if (winograd_eligible(w, s, c)) {
+    w.winograd_filters();
+    return "dense winograd F(4x4,3x3)";
   }
   const PanelPack& p = plan_panels(w, s.out_h * s.out_w, c);
   const bool dense = w.pattern.kind == PatternKind::kDense || plan_dense(w, s.out_h * s.out_w, c);

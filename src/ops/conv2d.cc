@@ -6,6 +6,7 @@
 
 #include "config/kernel_registry.h"
 #include "ops/planner.h"
+#include "ops/winograd_conv.h"
 #include "runtime/split.h"
 #include "runtime/threads.h"
 
@@ -394,11 +395,12 @@ Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, 
 
 
 // Which driver runs a convolution, and the panels it runs on.
-enum class ConvPath { kDepthwise, kPointwise, kDirect, kIm2col, kReference };
+enum class ConvPath { kDepthwise, kWinograd, kPointwise, kDirect, kIm2col, kReference };
 ConvPath conv_path(const PackedWeight& w, const ConvShape& shape, PlanChoice choice, const PanelPack** chosen_out) {
   const int64_t cin_g = shape.in_channels / shape.groups;
   *chosen_out = nullptr;
   if (cin_g == 1 && shape.groups > 1) return ConvPath::kDepthwise;
+  if (winograd_eligible(w, shape, choice)) return ConvPath::kWinograd;
   const int64_t pixels = shape.out_h * shape.out_w;
   const int64_t cout_g = shape.out_channels / shape.groups;
   const PanelPack* chosen = &plan_panels(w, pixels, choice);
@@ -431,6 +433,7 @@ int64_t conv2d_workspace_floats(const PackedWeight& w, const ConvShape& shape, P
     }
     case ConvPath::kIm2col: return conv_reduction(shape) * im2col_tile(shape, select_spmm(pack->r)->tile);
     case ConvPath::kDepthwise: return depthwise_blocked(shape) ? depthwise_blocked_workspace(shape) : 0;
+    case ConvPath::kWinograd: return winograd_workspace_floats(shape, get_num_threads());
     default: return 0;
   }
 }
@@ -469,6 +472,7 @@ Status conv2d_forward(const PackedWeight& w, const ConvShape& shape, const float
     case ConvPath::kDepthwise:
       return depthwise_blocked(shape) ? depthwise_blocked_run(w, shape, x, ep, y, workspace)
                                       : depthwise(w, shape, x, ep, y);
+    case ConvPath::kWinograd: return winograd_conv(w, shape, x, ep, y, workspace);
     case ConvPath::kReference: return reference(w, shape, x, ep, y);
     case ConvPath::kPointwise: return pointwise_conv(pack->view(), shape, x, ep, y);
     case ConvPath::kDirect: return direct_conv(w, *pack, shape, x, ep, y, workspace);

@@ -230,6 +230,30 @@ const std::vector<float>& PackedWeight::dense_values() const {
   return dense_;
 }
 
+const std::vector<float>& PackedWeight::winograd_filters() const {
+  std::call_once(winograd_once_, [this] {
+    // G of F(4x4, 3x3) (interpolation points 0, +-1, +-2 and infinity), applied in double.
+    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    const int64_t n_out = rows, c_in = cols / 9;
+    const float* g_all = pattern.kind == PatternKind::kDense ? values.data() : dense_values().data();
+    winograd_.assign(static_cast<size_t>(36 * c_in * n_out), 0.0f);
+    for (int64_t n = 0; n < n_out; ++n)
+      for (int64_t c = 0; c < c_in; ++c) {
+        const float* g = g_all + (n * c_in + c) * 9;
+        double gg[6][3];
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 3; ++j) gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 6; ++j)
+            winograd_[static_cast<size_t>(((i * 6 + j) * c_in + c) * n_out + n)] =
+                static_cast<float>(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
+      }
+  });
+  return winograd_;
+}
+
 const PanelPack& PackedWeight::dense_panels() const {
   if (pattern.kind == PatternKind::kDense) return panels;
   std::call_once(dense_panels_once_, [this] {

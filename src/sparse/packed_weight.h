@@ -45,6 +45,9 @@ struct PackedWeight {
   // ConvOffsets); built on first use per geometry and kept.
   const ConvOffsets& conv_offsets(const PanelPack& src, int64_t hq, int64_t wq, int kh, int kw, int dil_h,
                                   int dil_w, int stride_h, int stride_w) const;
+  // Winograd F(4x4, 3x3) filters U[36][C][N] (G g G^T per filter) of a 3x3 weight of N rows and
+  // C * 9 columns; built on first use (thread-safe) and kept.
+  const std::vector<float>& winograd_filters() const;
   // Real bytes of every stored array (values + indices).
   int64_t nbytes() const;
   // Writes the dense rows x cols matrix; exact inverse of pack_weight.
@@ -53,7 +56,8 @@ struct PackedWeight {
  private:
   friend Status pack_weight(const float*, int64_t, int64_t, const Pattern&, std::unique_ptr<PackedWeight>*);
   PanelPack csr_panels_;  // only when panels.r == 2
-  mutable std::once_flag dense_once_, dense_panels_once_;
+  mutable std::once_flag dense_once_, dense_panels_once_, winograd_once_;
+  mutable std::vector<float> winograd_;
   mutable std::vector<float> dense_;
   mutable PanelPack dense_panels_;
   mutable std::mutex conv_mutex_;

@@ -36,11 +36,12 @@ std::vector<RowInfo> all_rows() {
   collect("f32-gemm", gemm_table(), &rows);
   collect("f32-vunary", vunary_table(), &rows);
   collect("f32-softmax", softmax_table(), &rows);
+  collect("f32-winograd", winograd_table(), &rows);
   return rows;
 }
 
 const char* families[] = {"f32-spmm", "f32-spmv", "f32-transpose", "f32-dwconv",
-                          "f32-gemv", "f32-gemm", "f32-vunary",    "f32-softmax"};
+                          "f32-gemv", "f32-gemm", "f32-vunary",    "f32-softmax", "f32-winograd"};
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -99,4 +100,5 @@ TEST_CASE("dispatch: every family's choice is a row of the active ISA (SPIRALKIT
   CHECK(select_gemm()->isa == active);
   CHECK(select_vunary()->isa == active);
   CHECK(select_softmax()->isa == active);
+  CHECK(select_winograd()->isa == active);
 }

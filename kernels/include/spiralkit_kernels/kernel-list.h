@@ -38,6 +38,8 @@
   X(spiralkit_f32_vunary_ukernel__avx2, kAvx2, 1, 8)
 #define SPIRALKIT_ARCH_SOFTMAX(X) X(spiralkit_f32_softmax_ukernel__avx512, kAvx512, 1, 16) \
   X(spiralkit_f32_softmax_ukernel__avx2, kAvx2, 1, 8)
+#define SPIRALKIT_ARCH_WINOGRAD(X) X(spiralkit_f32_winograd_ukernel_4x4__avx512, kAvx512, 4, 16) \
+  X(spiralkit_f32_winograd_ukernel_4x4__avx2, kAvx2, 4, 16)
 #elif defined(SPIRALKIT_ARCH_arm64)
 // NEON (4 fp32 lanes, 32 registers): register tiles sized to stay under 32 live vectors.
 #define SPIRALKIT_ARCH_SPMM(X)                                  \
@@ -55,6 +57,7 @@
 #define SPIRALKIT_ARCH_GEMM(X) X(spiralkit_f32_gemm_ukernel_4x4v__neon, kNeon, 4, 16)
 #define SPIRALKIT_ARCH_VUNARY(X) X(spiralkit_f32_vunary_ukernel__neon, kNeon, 1, 4)
 #define SPIRALKIT_ARCH_SOFTMAX(X) X(spiralkit_f32_softmax_ukernel__neon, kNeon, 1, 4)
+#define SPIRALKIT_ARCH_WINOGRAD(X) X(spiralkit_f32_winograd_ukernel_4x4__neon, kNeon, 4, 16)
 #else
 #define SPIRALKIT_ARCH_SPMM(X)
 #define SPIRALKIT_ARCH_SPMV(X)
@@ -64,6 +67,7 @@
 #define SPIRALKIT_ARCH_GEMM(X)
 #define SPIRALKIT_ARCH_VUNARY(X)
 #define SPIRALKIT_ARCH_SOFTMAX(X)
+#define SPIRALKIT_ARCH_WINOGRAD(X)
 #endif
 
 // Portable rows (plain C++, any CPU): the fallbacks every table ends with.
@@ -91,6 +95,10 @@
 // One fused softmax row: y = softmax(x * scale + mask).
 #define SPIRALKIT_F32_SOFTMAX_KERNELS(X) SPIRALKIT_ARCH_SOFTMAX(X) \
   X(spiralkit_f32_softmax_ukernel__scalar, kScalar, 1, 4)
+// Winograd F(4x4, 3x3) band of a dense 3x3 stride-1 convolution; R = output tile side, tile =
+// channels per transform step.
+#define SPIRALKIT_F32_WINOGRAD_KERNELS(X) SPIRALKIT_ARCH_WINOGRAD(X) \
+  X(spiralkit_f32_winograd_ukernel_4x4__scalar, kScalar, 4, 16)
 
 // fp16 sparse K x M kernels (opt-in float16 weights; FEAT_FP16 only, so no portable row: without
 // the hardware the float16 pack is refused). tile = M columns per register tile.
@@ -113,7 +121,7 @@
 #define SPIRALKIT_ALL_F32_KERNELS(X)                                                                      \
   SPIRALKIT_F32_SPMM_KERNELS(X) SPIRALKIT_F32_SPMV_KERNELS(X) SPIRALKIT_F32_TRANSPOSE_KERNELS(X)          \
   SPIRALKIT_F32_DWCONV_KERNELS(X) SPIRALKIT_F32_GEMV_KERNELS(X) SPIRALKIT_F32_GEMM_KERNELS(X)            \
-  SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_F32_SOFTMAX_KERNELS(X)
+  SPIRALKIT_F32_VUNARY_KERNELS(X) SPIRALKIT_F32_SOFTMAX_KERNELS(X) SPIRALKIT_F32_WINOGRAD_KERNELS(X)
 namespace spiralkit_rows {
 SPIRALKIT_ALL_F32_KERNELS(SPIRALKIT_ROW_FACTS)
 SPIRALKIT_F16_SPMM_KERNELS(SPIRALKIT_ROW_FACTS)
@@ -144,6 +152,8 @@ SPIRALKIT_F32_VUNARY_KERNELS(SPIRALKIT_DECLARE_VUNARY)
 #define SPIRALKIT_DECLARE_SOFTMAX(fn, isa, r, tile) \
   void fn(const float*, float*, int64_t, float, const float*, int64_t);
 SPIRALKIT_F32_SOFTMAX_KERNELS(SPIRALKIT_DECLARE_SOFTMAX)
+#define SPIRALKIT_DECLARE_WINOGRAD(fn, isa, r, tile) void fn(const WinogradArgs&);
+SPIRALKIT_F32_WINOGRAD_KERNELS(SPIRALKIT_DECLARE_WINOGRAD)
 #define SPIRALKIT_DECLARE_F16_SPMM(fn, isa, r, tile) \
   void fn(const PanelView&, const uint16_t*, int64_t, int64_t, const XtArgsF16&);
 SPIRALKIT_F16_SPMM_KERNELS(SPIRALKIT_DECLARE_F16_SPMM)
