@@ -50,8 +50,10 @@ template <class V, int MR, int NV>
 void winograd_band(const spiralkit::WinogradArgs& a) {
   constexpr int CB = kWinoChannels;
   const int64_t C = a.c, N = a.n, tiles = a.tile_rows * a.tiles_w;
+  const int64_t t0 = a.t_begin, t1 = a.t_end < 0 ? tiles : a.t_end;
+  const int64_t n_lo = a.n_begin, n_hi = a.n_end < 0 ? N : a.n_end;
   // 1. V[xi][t][c] = (B^T d B)[xi] of tile t's 6x6 patch, for every channel.
-  for (int64_t t = 0; t < tiles; ++t) {
+  for (int64_t t = t0; (a.stages & spiralkit::kWinoInput) && t < t1; ++t) {
     const int64_t row = (a.tile_row0 + t / a.tiles_w) * 4, col = (t % a.tiles_w) * 4;
     for (int64_t c0 = 0; c0 < C; c0 += CB) {
       const int nc = static_cast<int>(std::min<int64_t>(CB, C - c0));
@@ -76,15 +78,17 @@ void winograd_band(const spiralkit::WinogradArgs& a) {
       }
     }
   }
-  // 2. M[xi] = V[xi] (tiles x C) U[xi] (C x N).
+  if (!(a.stages & spiralkit::kWinoMultiply) || n_hi <= n_lo) return;
+  // 2. M[xi] = V[xi] (tiles x C) U[xi] (C x N), columns [n_lo, n_hi).
   for (int xi = 0; xi < 36; ++xi)
-    gemm_rows<V, MR, NV>(tiles, N, C, a.v + xi * tiles * C, C, a.u + xi * C * N, N, a.m + xi * tiles * N, N);
+    gemm_rows<V, MR, NV>(tiles, n_hi - n_lo, C, a.v + xi * tiles * C, C, a.u + xi * C * N + n_lo, N,
+                         a.m + xi * tiles * N + n_lo, N);
   // 3. y = A^T M A per tile, + bias, activation; written NHWC into the band.
   const int64_t wy = a.tiles_w * 4;
   for (int64_t t = 0; t < tiles; ++t) {
     const int64_t row = (t / a.tiles_w) * 4, col = (t % a.tiles_w) * 4;
-    for (int64_t n0 = 0; n0 < N; n0 += CB) {
-      const int nn = static_cast<int>(std::min<int64_t>(CB, N - n0));
+    for (int64_t n0 = n_lo; n0 < n_hi; n0 += CB) {
+      const int nn = static_cast<int>(std::min<int64_t>(CB, n_hi - n0));
       alignas(64) float tmp[4][6][CB];
       for (int q = 0; q < 6; ++q) {
         const float* m[6];

@@ -63,17 +63,22 @@ using DwConvFn = void (*)(const DwArgs& a);
 // Winograd F(4x4, 3x3) of one band of output tile rows (stride 1, dilation 1): each 4x4 output
 // tile is A^T [(G g G^T) . (B^T d B)] A over its 6x6 input patch d; the 36 products of the
 // transformed domain are 36 GEMMs (tiles x C) x (C x N). Input and output are channel-minor
-// (NHWC), so the transforms run on vectors of channels.
+// (NHWC), so the transforms run on vectors of channels. Two stages, so threads can split the
+// tiles for the input transform and the output channels for the rest (each reads its part of u).
+enum : int { kWinoInput = 1, kWinoMultiply = 2 };
 struct WinogradArgs {
+  int stages = kWinoInput | kWinoMultiply;
   const float* x = nullptr;  // zero-padded NHWC image: rows of wp pixels of c floats
   int64_t c = 0, n = 0;      // input and output channels
   int64_t wp = 0;            // padded width in pixels (>= 4 * tiles_w + 2)
   int64_t tile_row0 = 0, tile_rows = 0, tiles_w = 0;  // the band: tile rows [row0, row0 + rows)
+  int64_t t_begin = 0, t_end = -1;  // kWinoInput: the band's tiles to transform (-1: all)
+  int64_t n_begin = 0, n_end = -1;  // kWinoMultiply: the output channels to compute (-1: all)
   const float* u = nullptr;  // [36][c][n] transformed filters
   const float* bias = nullptr;  // [n] or null
   Activation act = Activation::kNone;  // kNone, kRelu or kRelu6 (the others run after)
-  float* v = nullptr;  // workspace: 36 * tile_rows * tiles_w * c floats
-  float* m = nullptr;  // workspace: 36 * tile_rows * tiles_w * n floats
+  float* v = nullptr;  // 36 * tiles * c floats (tiles = tile_rows * tiles_w): the transformed input
+  float* m = nullptr;  // 36 * tiles * n floats: the transformed output
   float* y = nullptr;  // the band's output, NHWC: [4 * tile_rows][4 * tiles_w][n]
 };
 using WinogradFn = void (*)(const WinogradArgs& a);
