@@ -63,6 +63,7 @@ __attribute__((always_inline)) inline void spmm_tile(const spiralkit::PanelView&
     }
   }
   float* const y0 = a.y + (n0 - a.y_row0) * a.ldy + m0;
+  const float* const res0 = a.residual ? a.residual + (n0 - a.y_row0) * a.ldy + m0 : nullptr;
   const int64_t ldy = a.ldy;
 #pragma GCC unroll 8
   for (int r = 0; r < RT; ++r) {
@@ -71,6 +72,10 @@ __attribute__((always_inline)) inline void spmm_tile(const spiralkit::PanelView&
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       T o = acc[r][v];
+      if (res0) {
+        const float* res = res0 + r * ldy + v * W;
+        o = V::add(o, (TAIL && v == NV - 1) ? V::load_n(res, tail) : V::load(res));
+      }
       if constexpr (ACT == kActRelu || ACT == kActRelu6) o = V::max(o, V::zero());
       if constexpr (ACT == kActRelu6) o = V::min(o, V::set1(6.0f));
       if (TAIL && v == NV - 1) V::store_n(y + v * W, o, tail); else V::store(y + v * W, o);

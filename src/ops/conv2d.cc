@@ -31,7 +31,11 @@ namespace {
 
 // NCHW already holds each image as K x M (channels x pixels): a 1x1 convolution is one spmm call
 // per image, no copy. Threads split the panels by non-zeros and each walks all images.
-Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x, const Epilogue& ep, float* y) {
+Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x, const Epilogue& full, float* y) {
+  // The residual is added in the kernel's store (y's layout is the residual's); only GELU-like
+  // activations still run after it.
+  Epilogue ep = full;
+  ep.residual = nullptr;
   const float* bias = ep.bias;
   const Activation act = ep.kernel_act();
   const SpmmRow* spmm = select_spmm(view.r);
@@ -41,6 +45,7 @@ Status pointwise_conv(const PanelView& view, const ConvShape& s, const float* x,
     const int64_t p0 = split_panels(view, 0, view.panels, t, nt), p1 = split_panels(view, 0, view.panels, t + 1, nt);
     for (int64_t img = 0; img < s.batch; ++img) {
       XtArgs a{x + img * s.in_channels * pixels, pixels, pixels, y + img * s.out_channels * pixels, pixels, bias, act};
+      if (full.residual) a.residual = full.residual + img * s.out_channels * pixels;
       spmm->fn(view, p0, p1, a);
       const int64_t n0 = p0 * view.r, n1 = std::min<int64_t>(p1 * view.r, s.out_channels);
       if (n1 > n0) ep.apply(y + (img * s.out_channels + n0) * pixels, pixels, n1 - n0, pixels);

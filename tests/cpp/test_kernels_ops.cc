@@ -126,6 +126,45 @@ TEST_CASE("conv2d: 1x1, k x k, strides, padding, dilation, groups, depthwise mat
   }
 }
 
+TEST_CASE("conv2d: a 1x1 convolution adds its residual in the kernel store, before the activation") {
+  ThreadsGuard guard;
+  for (const auto& p : patterns())
+    for (Activation act : {Activation::kRelu, Activation::kGelu, Activation::kNone})
+      for (int threads : {1, 2}) {
+        CAPTURE(p.name());
+        CAPTURE(static_cast<int>(act));
+        CAPTURE(threads);
+        spiralkit::set_num_threads(threads);
+        spiralkit::ConvShape s;
+        s.batch = 2; s.in_channels = 24; s.in_h = 7; s.in_w = 9; s.out_channels = 20;
+        REQUIRE(spiralkit::conv2d_output_size(&s).ok());
+        const int64_t pixels = s.out_h * s.out_w, out_image = s.out_channels * pixels;
+        auto w = spiralkit_test::pruned_matrix(s.out_channels, s.in_channels, p, 0.6, 13);
+        auto x = spiralkit_test::random_vector(s.batch * s.in_channels * pixels, 14);
+        auto b = spiralkit_test::random_vector(s.out_channels, 15);
+        auto res = spiralkit_test::random_vector(s.batch * out_image, 16);
+        std::unique_ptr<spiralkit::PackedWeight> packed;
+        REQUIRE(spiralkit::pack_weight(w.data(), s.out_channels, s.in_channels, p, &packed).ok());
+        spiralkit::Epilogue ep;
+        ep.bias = b.data();
+        ep.act = act;
+        ep.residual = res.data();
+        std::vector<float> got(s.batch * out_image), want(got.size()), ws(1);
+        REQUIRE(spiralkit::conv2d_forward(*packed, s, x.data(), ep, got.data(), ws.data()).ok());
+        std::vector<float> scratch(pixels * s.in_channels);
+        for (int64_t img = 0; img < s.batch; ++img) {
+          spiralkit::ConvShape one = s;
+          one.batch = 1;
+          spiralkit::ConvParams cp;
+          cp.x = x.data() + img * s.in_channels * pixels; cp.bias = b.data(); cp.activation = Activation::kNone;
+          cp.y = want.data() + img * out_image; cp.scratch = scratch.data();
+          spiralkit::spiralkit_f32_sconv_ukernel__reference(packed->view(), one, cp);
+        }
+        for (size_t i = 0; i < want.size(); ++i) want[i] = spiralkit::apply_activation(want[i] + res[i], act);
+        CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
+      }
+}
+
 TEST_CASE("linear: large K narrows the M strips below the kernel tile, still exact") {
   ThreadsGuard guard;
   const int64_t n = 21, k = 9000, m = 37;  // K x S strip budget -> 16-column strips

@@ -84,15 +84,27 @@ Inputs make(const Case& c, int r, uint32_t seed) {
   return in;
 }
 
-void check_spmm_row(const spiralkit::SpmmRow& row, const Case& c, uint32_t seed) {
+void check_spmm_row(const spiralkit::SpmmRow& row, const Case& c, uint32_t seed, bool with_residual = false) {
   CAPTURE(std::string(row.name));
   CAPTURE(std::string(c.name));
   CAPTURE(c.rows);
   CAPTURE(c.cols);
   CAPTURE(c.m);
+  CAPTURE(with_residual);
   Inputs in = make(c, row.r, seed);
   const float* bias = c.bias ? in.bias.data() : nullptr;
-  const auto want = reference(in.w, in.x, bias, c.rows, c.cols, c.m, c.act);
+  auto want = reference(in.w, in.x, bias, c.rows, c.cols, c.m, with_residual ? Activation::kNone : c.act);
+  // The residual (N x M like the output, same padded stride): want = act(W x + b + residual).
+  const int64_t ldr = c.m + 5;
+  std::vector<float> residual(static_cast<size_t>(c.rows * ldr), 1e30f);
+  if (with_residual) {
+    auto r = spiralkit_test::random_vector(c.rows * c.m, seed + 11);
+    for (int64_t n = 0; n < c.rows; ++n)
+      for (int64_t i = 0; i < c.m; ++i) {
+        residual[n * ldr + i] = r[n * c.m + i];
+        want[i * c.rows + n] = spiralkit::apply_activation(want[i * c.rows + n] + r[n * c.m + i], c.act);
+      }
+  }
   // K x M input with a padded leading dimension; N x M output likewise.
   const int64_t ldx = c.m + 3, ldy = c.m + 5;
   std::vector<float> xt(static_cast<size_t>(c.cols * ldx), 1e30f), yt(static_cast<size_t>(c.rows * ldy), -7.0f);
@@ -100,6 +112,7 @@ void check_spmm_row(const spiralkit::SpmmRow& row, const Case& c, uint32_t seed)
     for (int64_t k = 0; k < c.cols; ++k) xt[k * ldx + i] = in.x[i * c.cols + k];
   const spiralkit::PanelView v = in.pack.view();
   spiralkit::XtArgs a{xt.data(), ldx, c.m, yt.data(), ldy, bias, c.act};
+  if (with_residual) a.residual = residual.data();
   // Two calls over a split panel range: exercises p_begin/p_end as the drivers use them.
   const int64_t mid = v.panels / 2;
   row.fn(v, 0, mid, a);
@@ -135,7 +148,10 @@ TEST_CASE("every f32-spmm registry row matches the reference on named edge cases
   for (const auto& row : spiralkit::spmm_table()) {
     if (!spiralkit::isa_allows(row.isa)) continue;
     uint32_t seed = 100;
-    for (const auto& c : named_cases()) check_spmm_row(row, c, seed++);
+    for (const auto& c : named_cases()) {
+      check_spmm_row(row, c, seed, false);
+      check_spmm_row(row, c, seed++, true);
+    }
   }
 }
 
@@ -147,7 +163,7 @@ TEST_CASE("every f32-spmm registry row matches the reference on random shapes") 
   for (int trial = 0; trial < 40; ++trial) {
     const Case c{"random", rows(gen), cols(gen), m(gen), drop(gen), trial % 2 == 0, acts[trial % 4]};
     for (const auto& row : spiralkit::spmm_table())
-      if (spiralkit::isa_allows(row.isa)) check_spmm_row(row, c, 500 + trial);
+      if (spiralkit::isa_allows(row.isa)) check_spmm_row(row, c, 500 + trial, trial % 3 == 0);
   }
 }
 

@@ -31,6 +31,9 @@ struct XtArgs {
   const float* bias = nullptr;  // [rows] absolute, or null
   Activation act = Activation::kNone;
   int64_t y_row0 = 0;
+  // Added to the tile before the activation, same layout as y (row stride ldy, row n at
+  // residual + (n - y_row0) * ldy), or null: a residual add fused into the store.
+  const float* residual = nullptr;
 };
 
 // Computes output rows of panels [p_begin, p_end) for all m columns.
