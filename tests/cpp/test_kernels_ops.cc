@@ -49,7 +49,7 @@ TEST_CASE("linear: every pattern, GEMV and many-row paths, 1-3 threads, match th
       std::unique_ptr<spiralkit::PackedWeight> packed;
       REQUIRE(spiralkit::pack_weight(w.data(), n, k, p, &packed).ok());
       auto b = spiralkit_test::random_vector(n, 12);
-      for (int64_t m : {1, 2, 3, 4, 5, 16, 17, 130}) {
+      for (int64_t m : {1, 2, 3, 4, 5, 16, 17, 130, 200, 333}) {  // 130+: threads split the rows
         for (int threads : {1, 2, 3}) {
           CAPTURE(p.name());
           CAPTURE(drop);
