@@ -162,12 +162,17 @@ Status gather_forward(const void* x, const Shape& sx, int64_t axis, const int64_
   const int64_t outer = prod(sx, 0, axis), inner = prod(sx, axis + 1, sx.size());
   const char* src = static_cast<const char*>(x);
   char* dst = static_cast<char*>(y);
-  const int64_t run = inner * elem;
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < n_idx; ++i) {
+  const int64_t run = inner * elem, rows = outer * n_idx;
+  // An embedding lookup reads rows scattered over a table far larger than the caches: each thread
+  // fetches its share (MiniLM's 128 rows of a 47 MB table took ~70 us on one thread).
+  const int threads = static_cast<int>(std::clamp<int64_t>(rows * run / (64 * 1024), 1, get_num_threads()));
+  parallel_run(threads, [&](int t, int nt) {
+    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; ++r) {
+      const int64_t o = r / n_idx, i = r % n_idx;
       const int64_t j = idx[i] < 0 ? idx[i] + dim : idx[i];
-      std::memcpy(dst + (o * n_idx + i) * run, src + (o * dim + j) * run, static_cast<size_t>(run));
+      std::memcpy(dst + r * run, src + (o * dim + j) * run, static_cast<size_t>(run));
     }
+  });
   return Status::Ok();
 }
 
