@@ -117,25 +117,16 @@ SPIRALKIT_CLONES void gather_strided(const float* src, int64_t stride, int64_t n
   for (int64_t j = 0; j < n; ++j) dst[j] = src[stride * j];
 }
 
-void fill_phase_planes(const float* xc, const ConvShape& s, const ConvOffsets& o, float* dst) {
+// Rows [i0, i1) of every phase plane of one channel (the padded plane at stride 1), so threads
+// can split a few large channels (a stem's three) by rows instead of by channels.
+void fill_phase_rows(const float* xc, const ConvShape& s, const ConvOffsets& o, float* dst, int64_t i0, int64_t i1) {
   const int64_t plane = o.hq * o.wq;
-  if (o.stride_h == 1 && o.stride_w == 1) {  // the padded plane: row copies
-    std::fill(dst, dst + s.pad_h * o.wq, 0.0f);
-    for (int64_t h = 0; h < s.in_h; ++h) {
-      float* row = dst + (h + s.pad_h) * o.wq;
-      std::fill(row, row + s.pad_w, 0.0f);
-      std::copy(xc + h * s.in_w, xc + (h + 1) * s.in_w, row + s.pad_w);
-      std::fill(row + s.pad_w + s.in_w, row + o.wq, 0.0f);
-    }
-    std::fill(dst + (s.pad_h + s.in_h) * o.wq, dst + plane, 0.0f);
-    return;
-  }
   for (int ph = 0; ph < o.stride_h; ++ph)
     for (int pw = 0; pw < o.stride_w; ++pw) {
       const int slot = o.phase_slot[ph * o.stride_w + pw];
       if (slot < 0) continue;
       float* d = dst + slot * plane;
-      for (int64_t i = 0; i < o.hq; ++i) {
+      for (int64_t i = i0; i < i1; ++i) {
         const int64_t ih = ph + o.stride_h * i - s.pad_h;
         float* row = d + i * o.wq;
         if (ih < 0 || ih >= s.in_h) {
@@ -148,10 +139,26 @@ void fill_phase_planes(const float* xc, const ConvShape& s, const ConvOffsets& o
         const int64_t j1 = std::clamp<int64_t>((s.in_w - off + o.stride_w - 1) / o.stride_w, j0, o.wq);
         const float* src = xc + ih * s.in_w + off;
         std::fill(row, row + j0, 0.0f);
-        gather_strided(src + o.stride_w * j0, o.stride_w, j1 - j0, row + j0);
+        if (o.stride_w == 1) std::copy(src + j0, src + j1, row + j0);
+        else gather_strided(src + o.stride_w * j0, o.stride_w, j1 - j0, row + j0);
         std::fill(row + j1, row + o.wq, 0.0f);
       }
     }
+}
+
+void fill_phase_planes(const float* xc, const ConvShape& s, const ConvOffsets& o, float* dst) {
+  fill_phase_rows(xc, s, o, dst, 0, o.hq);
+}
+
+// Rows of all channels' planes split evenly over nt threads (this thread: t).
+void fill_phase_planes_part(const float* xi, const ConvShape& s, const ConvOffsets& o, float* xpp, int64_t channel,
+                            int t, int nt) {
+  const int64_t units = s.in_channels * o.hq, u0 = units * t / nt, u1 = units * (t + 1) / nt;
+  for (int64_t u = u0; u < u1;) {
+    const int64_t c = u / o.hq, i0 = u % o.hq, i1 = std::min<int64_t>(o.hq, i0 + (u1 - u));
+    fill_phase_rows(xi + c * s.in_h * s.in_w, s, o, xpp + c * channel, i0, i1);
+    u += i1 - i0;
+  }
 }
 
 struct DirectGeometry {
@@ -239,8 +246,7 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
     for (int64_t img = 0; img < s.batch; ++img) {
       const float* xi = x + img * s.in_channels * s.in_h * s.in_w;
       if (copy) {
-        for (int64_t c = s.in_channels * t / nt; c < s.in_channels * (t + 1) / nt; ++c)
-          fill_phase_planes(xi + c * s.in_h * s.in_w, s, offs, xpp + c * channel);
+        fill_phase_planes_part(xi, s, offs, xpp, channel, t, nt);
 #pragma omp barrier
       }
       const float* src = copy ? xpp : xi;
