@@ -15,27 +15,6 @@ inline vf vload(const float* p) {
 }
 inline void vstore(float* p, vf v) { std::memcpy(p, &v, sizeof(v)); }
 
-// exp for x <= 0 (a row minus its max): no upper clamp, and n = round(x / ln 2) by the
-// 1.5 * 2^23 shift instead of two conversions and a floor fix-up; same polynomial as vexp.
-inline vf vexp_nonpositive(vf x) {
-  x = vmax(x, splat(-87.3f));
-  const vf shift = splat(12582912.0f);
-  const vf t = x * 1.44269504088896341f + shift;
-  const vf n = t - shift;
-  const vi ni = (vi)t - (vi)shift;
-  x = x - n * 0.693359375f;
-  x = x + n * 2.12194440e-4f;
-  const vf z = x * x;
-  vf y = splat(1.9875691500e-4f);
-  y = y * x + 1.3981999507e-3f;
-  y = y * x + 8.3334519073e-3f;
-  y = y * x + 4.1665795894e-2f;
-  y = y * x + 1.6666665459e-1f;
-  y = y * x + 5.0000001201e-1f;
-  y = y * z + x + 1.0f;
-  return y * (vf)((ni + 127) << 23);
-}
-
 // Horizontal max / sum as a halving tree (depth log2(lanes)), not a serial chain over the lanes:
 // on a 128-wide attention row the two reductions were ~40 % of the row.
 inline float hmax(vf v) {

@@ -32,13 +32,11 @@ inline vf vmax(vf a, vf b) { return select(a > b, a, b); }
 inline vf vmin(vf a, vf b) { return select(a < b, a, b); }
 inline vf splat(float v) { return vf{} + v; }
 
-inline vf vexp(vf x) {
-  x = vmin(vmax(x, splat(-87.3f)), splat(88.0f));
-  const vf fx = x * 1.44269504088896341f + 0.5f;
-  vf n = __builtin_convertvector(__builtin_convertvector(fx, vi), vf);
-  n = n + __builtin_convertvector(n > fx, vf);  // truncation -> floor (mask is -1 where n > fx)
-  x = x - n * 0.693359375f;
-  x = x + n * 2.12194440e-4f;
+// exp(x) = 2^n * exp(r), r = x - n ln 2 (ln 2 in two parts), exp(r) by Cephes' polynomial; n is the
+// integer nearest x / ln 2 as a float (nf) and as an int (ni).
+inline vf vexp_from(vf x, vf nf, vi ni) {
+  x = x - nf * 0.693359375f;
+  x = x + nf * 2.12194440e-4f;
   const vf z = x * x;
   vf y = splat(1.9875691500e-4f);
   y = y * x + 1.3981999507e-3f;
@@ -47,8 +45,24 @@ inline vf vexp(vf x) {
   y = y * x + 1.6666665459e-1f;
   y = y * x + 5.0000001201e-1f;
   y = y * z + x + 1.0f;
-  const vi e = (__builtin_convertvector(n, vi) + 127) << 23;
-  return y * (vf)e;
+  return y * (vf)((ni + 127) << 23);
+}
+
+inline vf vexp(vf x) {
+  x = vmin(vmax(x, splat(-87.3f)), splat(88.0f));
+  const vf fx = x * 1.44269504088896341f + 0.5f;
+  vf n = __builtin_convertvector(__builtin_convertvector(fx, vi), vf);
+  n = n + __builtin_convertvector(n > fx, vf);  // truncation -> floor (mask is -1 where n > fx)
+  return vexp_from(x, n, __builtin_convertvector(n, vi));
+}
+
+// exp for x <= 0 (a softmax row minus its max): no upper clamp, and n by the 1.5 * 2^23 shift
+// instead of two conversions and a floor fix-up.
+inline vf vexp_nonpositive(vf x) {
+  x = vmax(x, splat(-87.3f));
+  const vf shift = splat(12582912.0f);
+  const vf t = x * 1.44269504088896341f + shift;
+  return vexp_from(x, t - shift, (vi)t - (vi)shift);
 }
 
 inline vf verf(vf x) {

@@ -91,15 +91,7 @@ TEST_CASE("conv2d depthwise on small planes (channel-blocked path) matches the r
         ep.residual = res.data();
         std::vector<float> ws(static_cast<size_t>(spiralkit::conv2d_workspace_floats(*packed, s)) + 1);
         REQUIRE(spiralkit::conv2d_forward(*packed, s, x.data(), ep, got.data(), ws.data()).ok());
-        std::vector<float> scratch(pixels * k);
-        for (int64_t img = 0; img < c.batch; ++img) {
-          spiralkit::ConvShape one = s;
-          one.batch = 1;
-          spiralkit::ConvParams cp;
-          cp.x = x.data() + img * c.c * c.h * c.w; cp.bias = ep.bias; cp.activation = Activation::kNone;
-          cp.y = want.data() + img * c.c * pixels; cp.scratch = scratch.data();
-          spiralkit::spiralkit_f32_sconv_ukernel__reference(packed->view(), one, cp);
-        }
+        want = spiralkit_test::reference_conv2d(*packed, s, x.data(), ep.bias, Activation::kNone);
         for (size_t i = 0; i < want.size(); ++i) want[i] = std::max(0.0f, want[i] + res[i]);
         CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
       }

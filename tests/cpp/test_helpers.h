@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/pattern.h"
+#include "sparse/packed_weight.h"
+#include "spiralkit_kernels/f32-sconv.h"
 
 namespace spiralkit_test {
 
@@ -58,6 +60,26 @@ inline float max_rel_error(const std::vector<float>& got, const std::vector<floa
   for (float v : want) scale = std::max(scale, std::fabs(v));
   for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]) / scale);
   return worst;
+}
+
+// The scalar reference convolution of a whole batch (NCHW): y = act(conv(x) + bias), image by image.
+inline std::vector<float> reference_conv2d(const spiralkit::PackedWeight& w, const spiralkit::ConvShape& s,
+                                           const float* x, const float* bias, spiralkit::Activation act) {
+  const int64_t pixels = s.out_h * s.out_w, in_image = s.in_channels * s.in_h * s.in_w;
+  std::vector<float> y(static_cast<size_t>(s.batch * s.out_channels * pixels));
+  std::vector<float> scratch(static_cast<size_t>(pixels * spiralkit::conv_reduction(s)));
+  spiralkit::ConvShape one = s;
+  one.batch = 1;
+  for (int64_t img = 0; img < s.batch; ++img) {
+    spiralkit::ConvParams cp;
+    cp.x = x + img * in_image;
+    cp.bias = bias;
+    cp.activation = act;
+    cp.y = y.data() + img * s.out_channels * pixels;
+    cp.scratch = scratch.data();
+    spiralkit::spiralkit_f32_sconv_ukernel__reference(w.view(), one, cp);
+  }
+  return y;
 }
 
 }  // namespace spiralkit_test

@@ -9,6 +9,7 @@
 
 #include "ops/conv2d.h"
 #include "ops/linear.h"
+#include "ops/tensor_math.h"
 #include "runtime/threads.h"
 #include "sparse/packed_weight.h"
 #include "spiralkit_kernels/f32-sconv.h"
@@ -111,15 +112,7 @@ TEST_CASE("conv2d: 1x1, k x k, strides, padding, dilation, groups, depthwise mat
         const int64_t out_image = c.c_out * s.out_h * s.out_w;
         std::vector<float> got(s.batch * out_image), want(got.size());
         REQUIRE(spiralkit::conv2d_forward(*packed, s, x.data(), b.data(), Activation::kRelu6, got.data()).ok());
-        std::vector<float> scratch(s.out_h * s.out_w * k);
-        for (int64_t img = 0; img < s.batch; ++img) {
-          spiralkit::ConvShape one = s;
-          one.batch = 1;
-          spiralkit::ConvParams cp;
-          cp.x = x.data() + img * c.c_in * c.h * c.w; cp.bias = b.data(); cp.activation = Activation::kRelu6;
-          cp.y = want.data() + img * out_image; cp.scratch = scratch.data();
-          spiralkit::spiralkit_f32_sconv_ukernel__reference(packed->view(), one, cp);
-        }
+        want = spiralkit_test::reference_conv2d(*packed, s, x.data(), b.data(), Activation::kRelu6);
         CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
       }
     }
@@ -151,15 +144,7 @@ TEST_CASE("conv2d: a 1x1 convolution adds its residual in the kernel store, befo
         ep.residual = res.data();
         std::vector<float> got(s.batch * out_image), want(got.size()), ws(1);
         REQUIRE(spiralkit::conv2d_forward(*packed, s, x.data(), ep, got.data(), ws.data()).ok());
-        std::vector<float> scratch(pixels * s.in_channels);
-        for (int64_t img = 0; img < s.batch; ++img) {
-          spiralkit::ConvShape one = s;
-          one.batch = 1;
-          spiralkit::ConvParams cp;
-          cp.x = x.data() + img * s.in_channels * pixels; cp.bias = b.data(); cp.activation = Activation::kNone;
-          cp.y = want.data() + img * out_image; cp.scratch = scratch.data();
-          spiralkit::spiralkit_f32_sconv_ukernel__reference(packed->view(), one, cp);
-        }
+        want = spiralkit_test::reference_conv2d(*packed, s, x.data(), b.data(), Activation::kNone);
         for (size_t i = 0; i < want.size(); ++i) want[i] = spiralkit::apply_activation(want[i] + res[i], act);
         CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
       }
@@ -208,4 +193,29 @@ TEST_CASE("linear: K beyond 16-bit GEMV indices takes the K x M kernels, still e
       CHECK(spiralkit_test::max_rel_error(got, want) < 1e-5f);
     }
   }
+}
+
+TEST_CASE("gather: an embedding-sized lookup split over 1-3 threads copies every row, negative indices too") {
+  ThreadsGuard guard;
+  // [outer=2, dim=1000, inner=300] on axis 1: 2 x 200 rows of 1200 bytes, well above the split size.
+  const int64_t outer = 2, dim = 1000, inner = 300, n_idx = 200;
+  auto table = spiralkit_test::random_vector(outer * dim * inner, 21);
+  std::vector<int64_t> idx(n_idx);
+  for (int64_t i = 0; i < n_idx; ++i) idx[i] = (i * 37) % dim - (i % 3 == 0 ? dim : 0);  // some negative
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    spiralkit::set_num_threads(threads);
+    std::vector<float> got(outer * n_idx * inner, -1.0f);
+    REQUIRE(spiralkit::gather_forward(table.data(), {outer, dim, inner}, 1, idx.data(), n_idx, got.data(), 4).ok());
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < n_idx; ++i) {
+        const int64_t j = idx[i] < 0 ? idx[i] + dim : idx[i];
+        for (int64_t c = 0; c < inner; c += 37) REQUIRE(got[(o * n_idx + i) * inner + c] == table[(o * dim + j) * inner + c]);
+      }
+  }
+  idx[5] = dim;  // out of range: refused, naming the index
+  std::vector<float> out(outer * n_idx * inner);
+  const spiralkit::Status st = spiralkit::gather_forward(table.data(), {outer, dim, inner}, 1, idx.data(), n_idx, out.data(), 4);
+  CHECK_FALSE(st.ok());
+  CHECK(st.message().find("1000") != std::string::npos);
 }
