@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "simd/epilogue.h"
+#include "simd/vec-traits.h"
 #include "spiralkit_kernels/panels.h"
 
 namespace {
@@ -74,10 +75,143 @@ void dw3x3_rows(const spiralkit::DwArgs& a, const float* P, int64_t wp) {
   }
 }
 
+// 3x3, dilation 1, stride S in {1, 2}, any padding, straight from the unpadded plane (ISAs with
+// masked loads): a tap in the left/right padding is a lane the masked load leaves zero, a row in
+// the top/bottom padding is skipped. The padded copy costs as much as the convolution itself on
+// 7-28 wide planes. Each output column vector's load masks are computed once per plane; R output
+// rows per pass share each input row's loads ((R - 1) S + 3 rows loaded for R rows).
+template <class V, int S>
+struct Dw3x3Direct {
+  using T = typename V::T;
+  using M = typename V::M;
+  static constexpr int W = V::W;
+  static constexpr int kLoads = S == 1 ? 3 : 4;  // S = 1: one per tap; S = 2: two 2W windows
+  static constexpr int kMaxStrips = 16;          // column vectors whose masks are kept
+  // The loads of one output column vector: column offset and lane mask of each.
+  struct Strip {
+    int64_t off[kLoads];
+    M m[kLoads];
+    bool interior;  // every load's full vector lies inside the row: plain loads
+  };
+  const spiralkit::DwArgs& a;
+  T w[9];
+  T bias;
+
+  Strip strip(int64_t ow, int n) const {
+    Strip st;
+    st.interior = true;
+    const int64_t c0 = ow * S - a.pad_w;  // input column of lane 0, tap 0
+    auto set = [&](int i, int64_t c, int64_t span) {  // lanes j < span of the load at column c
+      st.off[i] = c;
+      const int64_t lo = std::clamp<int64_t>(-c, 0, W), hi = std::clamp<int64_t>(std::min(a.in_w - c, span), 0, W);
+      st.m[i] = V::range(static_cast<int>(lo), static_cast<int>(std::max(lo, hi)));
+      st.interior = st.interior && c >= 0 && c + W <= a.in_w;  // a full load stays in the row
+    };
+    if constexpr (S == 1) {
+      for (int q = 0; q < 3; ++q) set(q, c0 + q, n);
+    } else {
+      // Columns c0 + j, j < 2n: even j are tap 0, odd j tap 1; tap 2 is the evens from c0 + 2.
+      set(0, c0, 2 * n);
+      set(1, c0 + W, 2 * n - W);
+      set(2, c0 + 2, 2 * n - 1);
+      set(3, c0 + 2 + W, 2 * n - 1 - W);
+    }
+    return st;
+  }
+
+  // Interior strips (every lane of every load in the plane) take plain loads at fixed offsets.
+  template <bool kInterior>
+  static void row_taps(const float* row, const Strip& st, T* t) {
+    auto load = [&](int i, int64_t interior_off) {
+      return kInterior ? V::load(row + st.off[0] + interior_off) : V::load_m(row + st.off[i], st.m[i]);
+    };
+    if constexpr (S == 1) {
+      for (int q = 0; q < 3; ++q) t[q] = load(q, q);
+    } else {
+      const T a0 = load(0, 0), a1 = load(1, W), b0 = load(2, 2), b1 = load(3, 2 + W);
+      t[0] = V::evens(a0, a1);
+      t[1] = V::odds(a0, a1);
+      t[2] = V::evens(b0, b1);
+    }
+  }
+
+  // Output rows [oh, oh + R) of the column vector at ow (n lanes).
+  template <int R, bool kInterior>
+  void rows(int64_t oh, int64_t ow, int n, const Strip& st) const {
+    constexpr int kSpan = (R - 1) * S + 3;
+    const int64_t ih0 = oh * S - a.pad_h;
+    // Two accumulators per output row (taps 0 and 2, tap 1) halve the FMA dependency chains.
+    T acc[R], mid[R];
+    for (int j = 0; j < R; ++j) {
+      acc[j] = bias;
+      mid[j] = V::zero();
+    }
+    const float* x = a.x;
+    const int64_t in_h = a.in_h, in_w = a.in_w;
+#pragma GCC unroll 16
+    for (int k = 0; k < kSpan; ++k) {
+      const int64_t ih = ih0 + k;
+      if (ih < 0 || ih >= in_h) continue;
+      T t[3];
+      row_taps<kInterior>(x + ih * in_w, st, t);
+#pragma GCC unroll 4
+      for (int j = 0; j < R; ++j) {
+        const int r = k - j * S;  // this input row is filter row r of output row j
+        if (r < 0 || r > 2) continue;
+        acc[j] = V::fma(w[3 * r], t[0], acc[j]);
+        mid[j] = V::fma(w[3 * r + 1], t[1], mid[j]);
+        acc[j] = V::fma(w[3 * r + 2], t[2], acc[j]);
+      }
+    }
+    for (int j = 0; j < R; ++j) {
+      float* y = a.y + (oh + j) * a.out_w + ow;
+      const T v = vec_activation<V>(V::add(acc[j], mid[j]), a.act);
+      if (n == W) V::store(y, v); else V::store_n(y, v, n);
+    }
+  }
+
+  template <int R>
+  void band(int64_t oh, const Strip* strips) const {
+    for (int64_t i = 0, ow = 0; ow < a.out_w; ++i, ow += W) {
+      const int n = static_cast<int>(std::min<int64_t>(W, a.out_w - ow));
+      const Strip st = strips ? strips[i] : strip(ow, n);
+      if (st.interior) rows<R, true>(oh, ow, n, st); else rows<R, false>(oh, ow, n, st);
+    }
+  }
+
+  // Rows outer, column vectors inner (a band of R rows stays in L1 on wide planes); the strips'
+  // masks are computed once when they fit the stack array.
+  void run() const {
+    constexpr int R = S == 1 ? 4 : 2;
+    Strip kept[kMaxStrips];
+    const int64_t count = (a.out_w + W - 1) / W;
+    const Strip* strips = count <= kMaxStrips ? kept : nullptr;
+    if (strips)
+      for (int64_t i = 0; i < count; ++i) kept[i] = strip(i * W, static_cast<int>(std::min<int64_t>(W, a.out_w - i * W)));
+    int64_t oh = 0;
+    for (; oh + R <= a.out_h; oh += R) band<R>(oh, strips);
+    for (; oh < a.out_h; ++oh) band<1>(oh, strips);
+    scalar_activation(a.y, a.out_h * a.out_w, a.act);
+  }
+};
+
+template <class V, int S>
+void dw3x3_direct(const spiralkit::DwArgs& a) {
+  Dw3x3Direct<V, S> k{a, {}, V::set1(a.bias)};
+  for (int t = 0; t < 9; ++t) k.w[t] = V::set1(a.w[t]);
+  k.run();
+}
+
 template <class V>
 void dwconv_plane(const spiralkit::DwArgs& a) {
   using T = typename V::T;
   constexpr int W = V::W;
+  if constexpr (has_masked_load<V>::value) {
+    if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w && a.stride_w <= 2) {
+      if (a.stride_w == 1) dw3x3_direct<V, 1>(a); else dw3x3_direct<V, 2>(a);
+      return;
+    }
+  }
   const int64_t hp = a.in_h + 2 * a.pad_h, wp = a.in_w + 2 * a.pad_w;
   const int64_t slack = int64_t(4) * W * std::max(a.stride_w, 1) + int64_t(a.kw) * a.dil_w;
   thread_local std::vector<float> padded;

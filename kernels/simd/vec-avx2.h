@@ -26,6 +26,25 @@ struct VecAvx2 {
     const __m256 v = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
   }
+  // Masked loads: lanes [lo, hi) of a range mask load p[lane], the others are zero, and memory
+  // outside p[lo, hi) is not touched (vmaskmovps suppresses faults on masked lanes).
+  static constexpr bool kMaskedLoad = true;
+  using M = __m256i;
+  static M range(int lo, int hi) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), iota),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), iota));
+  }
+  static T load_m(const float* p, M m) { return _mm256_maskload_ps(p, m); }
+  // The even (odd) lanes of the 16-lane sequence a, b.
+  static T evens(T a, T b) {
+    const __m256 v = _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
+  }
+  static T odds(T a, T b) {
+    const __m256 v = _mm256_shuffle_ps(a, b, 0xDD);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
+  }
   static float sum(T a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -8,7 +8,7 @@ namespace {
 struct VecAvx512 {
   using T = __m512;
   static constexpr int W = 16;
-  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }  // n in [0, 16]
   static T zero() { return _mm512_setzero_ps(); }
   static T set1(float v) { return _mm512_set1_ps(v); }
   static T bcast(const float* p) { return _mm512_set1_ps(*p); }
@@ -24,6 +24,19 @@ struct VecAvx512 {
   static T load_s2(const float* p) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+  }
+  // Masked loads: lanes [lo, hi) of a range mask load p[lane], the others are zero, and memory
+  // outside p[lo, hi) is not touched.
+  static constexpr bool kMaskedLoad = true;
+  using M = __mmask16;
+  static M range(int lo, int hi) { return static_cast<M>(mask(hi) & ~mask(lo)); }
+  static T load_m(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  // The even (odd) lanes of the 32-lane sequence a, b.
+  static T evens(T a, T b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+  }
+  static T odds(T a, T b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
   }
   static float sum(T a) { return _mm512_reduce_add_ps(a); }
 };

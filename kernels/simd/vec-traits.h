@@ -1,6 +1,7 @@
 // Optional members of the Vec vocabulary, detected at compile time so one template serves every
 // ISA: has_lane_fma<V> is true when V offers fma_lane<l>(w4, x, acc) (FMA by a lane of a
-// register, NEON's fmla by element) and sets kLaneFma.
+// register, NEON's fmla by element) and sets kLaneFma; has_masked_load<V> is true when V offers
+// range(lo, hi) -> M, load_m(p, m), evens(a, b) and odds(a, b) and sets kMaskedLoad.
 #pragma once
 #include <type_traits>
 
@@ -9,4 +10,9 @@ template <class V, class = void>
 struct has_lane_fma : std::false_type {};
 template <class V>
 struct has_lane_fma<V, std::void_t<decltype(V::kLaneFma)>> : std::bool_constant<V::kLaneFma> {};
+
+template <class V, class = void>
+struct has_masked_load : std::false_type {};
+template <class V>
+struct has_masked_load<V, std::void_t<decltype(V::kMaskedLoad)>> : std::bool_constant<V::kMaskedLoad> {};
 }  // namespace

@@ -2,6 +2,7 @@
 #include "engine/plan_i8.h"
 
 #include <algorithm>
+#include <numeric>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -232,6 +233,10 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
   for (const Node& n : g_.nodes)
     for (int v : n.inputs)
       if (v >= 0) ++uses[v];
+  FusedSteps fused;
+  fused.step.resize(g_.nodes.size());
+  std::iota(fused.step.begin(), fused.step.end(), 0);
+  fused.unmaterialized.assign(g_.values.size(), false);
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const int length = fused_block_length(i, inst->shapes, uses);
     if (length == 0) continue;
@@ -243,6 +248,10 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
                   "x" + std::to_string(b.depthwise_shape.kernel_w) + " depthwise + 1x1 project, bands of " +
                   std::to_string(fused_block_band_rows(b)) + " rows";
     ws[i] = head.workspace_bytes;
+    for (int k = 0; k < length; ++k) {
+      fused.step[i + k] = static_cast<int>(i);
+      if (k + 1 < length) fused.unmaterialized[g_.nodes[i + k].outputs[0]] = true;  // stays in the bands
+    }
     for (int k = 1; k < length; ++k) {
       inst->nodes[i + k].runs = 0;
       inst->nodes[i + k].kernel = "fused into " + g_.nodes[i].name;
@@ -250,7 +259,7 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     }
     i += length - 1;
   }
-  SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory));
+  SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory, fused));
   *out = std::move(inst);
   return Status::Ok();
 }

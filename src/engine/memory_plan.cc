@@ -5,7 +5,8 @@
 
 namespace spiralkit {
 
-Status plan_memory(const Graph& g, const ShapeTable& t, const std::vector<int64_t>& workspace_bytes, MemoryPlan* out) {
+Status plan_memory(const Graph& g, const ShapeTable& t, const std::vector<int64_t>& workspace_bytes, MemoryPlan* out,
+                   const FusedSteps& fused) {
   const size_t nv = g.values.size();
   MemoryPlan& p = *out;
   p.offset.assign(nv, -1);
@@ -27,7 +28,9 @@ Status plan_memory(const Graph& g, const ShapeTable& t, const std::vector<int64_
   const int none = -1;
   std::vector<int> first(nv, none), last(nv, none);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const int step = static_cast<int>(i);
+    // A fused chain's output is written at its head's step: planned from there, it cannot share
+    // bytes with the chain's input (which the head reads while it writes the output).
+    const int step = fused.step.empty() ? static_cast<int>(i) : fused.step[i];
     for (int v : g.nodes[i].outputs) {
       const int r = root_of(v);
       if (first[r] == none) first[r] = step;
@@ -40,6 +43,7 @@ Status plan_memory(const Graph& g, const ShapeTable& t, const std::vector<int64_
   std::vector<int64_t> bytes(nv, 0);
   for (size_t v = 0; v < nv; ++v) {
     if (external[v] || p.alias_of[v] >= 0 || first[v] == none) continue;
+    if (!fused.unmaterialized.empty() && fused.unmaterialized[v]) continue;
     int64_t numel = 0;
     checked_numel(t.shapes[v], &numel);
     bytes[v] = (numel * element_size(t.dtypes[v]) + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign * MemoryPlan::kAlign;

@@ -21,8 +21,17 @@ struct MemoryPlan {
   int64_t arena_bytes = 0;
 };
 
-// workspace_bytes: per node, the scratch its driver needs at these shapes.
+// Nodes that run as one fused op (an inverted-residual chain runs at its head node and writes the
+// chain's last output there): per node the step at which it runs, and the values never stored
+// (the chain's intermediates). Empty: every node runs at its own index, every value is stored.
+struct FusedSteps {
+  std::vector<int> step;          // per node
+  std::vector<bool> unmaterialized;  // per value
+};
+
+// workspace_bytes: per node, the scratch its driver needs at these shapes. A value is live from
+// the step that writes it to the last step that reads it.
 Status plan_memory(const Graph& g, const ShapeTable& shapes, const std::vector<int64_t>& workspace_bytes,
-                   MemoryPlan* out);
+                   MemoryPlan* out, const FusedSteps& fused = {});
 
 }  // namespace spiralkit

@@ -303,12 +303,14 @@ Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, cons
 }
 
 // Depthwise on small planes, channel-blocked: L planes transposed to [pixel][L] into a zero-
-// padded buffer, one dwconvcb kernel call over the block, then transposed back to NCHW. Narrow
-// planes (7, 14, 28 wide) leave most of a per-plane vector idle; a pixel of L channels fills it.
+// padded buffer, one dwconvcb kernel call over the block, then transposed back to NCHW. A pixel
+// of L channels fills a vector that a narrow plane's row would leave mostly idle.
 bool depthwise_blocked(const ConvShape& s) {
-  // Pure depthwise (one output per input channel) and planes narrower than two of the per-plane
-  // kernel's vectors; wider planes keep the per-plane kernel, which needs no transposes.
-  return s.out_channels == s.groups && s.out_w < 32;
+  if (s.out_channels != s.groups) return false;  // a channel multiplier: the per-plane kernel
+  // The masked-load per-plane kernel ran ahead of the blocked path from 14-wide rows up (Zen 4,
+  // 2 threads: 384 x 14 x 14 17 vs 27 us, 192 x 28 x 28 23 vs 52 us) and level at 7 wide, where
+  // per-plane overhead dominates; the padded-copy kernels keep the blocked path below 32 columns.
+  return s.out_w < (dwconv_reads_unpadded() ? 9 : 32);
 }
 
 struct DwCbLayout {

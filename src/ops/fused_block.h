@@ -27,8 +27,9 @@ struct FusedBlock {
 };
 
 // Whether the three (two) convolutions chain as one block this driver runs: 1x1 stride-1 unpadded
-// ungrouped expand/project, a pure depthwise (one output per input channel) with symmetric pads
-// and an output row wide enough for the per-plane kernel (narrower planes fit in cache unfused).
+// ungrouped expand/project, a pure depthwise (one output per input channel) with symmetric pads;
+// where the per-plane depthwise pads by copying (NEON, scalar), an output row of 32 columns or
+// more (the copy would cost more on narrower planes, which fit in cache unfused).
 bool fusable_block(const FusedBlock& b);
 
 // Scratch for `threads` threads (each its own bands).

@@ -1,6 +1,8 @@
 #include "ops/planner.h"
 
 #include "config/kernel_costs.h"
+#include "config/kernel_registry.h"
+#include "hw/cpu_features.h"
 
 namespace spiralkit {
 
@@ -18,6 +20,11 @@ const PanelPack& plan_panels(const PackedWeight& w, int64_t m, PlanChoice choice
   if (w.pattern.kind == PatternKind::kDense) return w.panels;
   if (plan_dense(w, m, choice)) return w.dense_panels();
   return m < kGemvRows ? w.gemv_panels() : w.panels;
+}
+
+bool dwconv_reads_unpadded() {
+  const Isa isa = select_dwconv()->isa;
+  return isa == Isa::kAvx2 || isa == Isa::kAvx512;
 }
 
 }  // namespace spiralkit

@@ -21,4 +21,9 @@ bool plan_dense(const PackedWeight& w, int64_t m, PlanChoice choice = PlanChoice
 // The panels to run for m activation rows (w.panels, w.gemv_panels() or w.dense_panels()).
 const PanelPack& plan_panels(const PackedWeight& w, int64_t m, PlanChoice choice = PlanChoice::kAuto);
 
+// Whether the selected f32-dwconv row reads the unpadded plane with masked loads (AVX2, AVX-512):
+// no per-plane copy, so it stays fast on narrow planes. The NEON and scalar rows copy each plane
+// into a zero-padded scratch first, which costs as much as the convolution below 32 columns.
+bool dwconv_reads_unpadded();
+
 }  // namespace spiralkit

@@ -1,8 +1,13 @@
 // Every f32-dwconv registry row against a direct loop over named geometries: 3x3 stride 1 and 2
 // (the fast paths), other kernel sizes, dilation, asymmetric padding-free planes, rows narrower
-// than a vector, widths one past a vector, and the fused bias + activation.
+// than a vector, widths one past a vector, and the fused bias + activation. The x86 rows read the
+// unpadded plane with masked loads: planes placed against an inaccessible page prove that no
+// load touches memory before or after the plane.
 #include <doctest/doctest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -19,6 +24,31 @@ struct Geometry {
   int64_t h, w;
   int kh, kw, stride, pad, dil;
   Activation act;
+  int pad_h = -1;  // -1: pad (the fused block's bands hold the top/bottom padding as rows: 0)
+};
+
+// n floats flush against an inaccessible page: after them (at_end) or before them.
+class GuardedFloats {
+ public:
+  GuardedFloats(size_t n, bool at_end) {
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t bytes = (n * sizeof(float) + page_ - 1) / page_ * page_;
+    size_ = bytes + 2 * page_;
+    base_ = static_cast<char*>(mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    REQUIRE(base_ != MAP_FAILED);
+    REQUIRE(mprotect(base_, page_, PROT_NONE) == 0);
+    REQUIRE(mprotect(base_ + page_ + bytes, page_, PROT_NONE) == 0);
+    data_ = reinterpret_cast<float*>(at_end ? base_ + page_ + bytes - n * sizeof(float) : base_ + page_);
+  }
+  ~GuardedFloats() { munmap(base_, size_); }
+  GuardedFloats(const GuardedFloats&) = delete;
+  GuardedFloats& operator=(const GuardedFloats&) = delete;
+  float* data() { return data_; }
+
+ private:
+  size_t page_ = 0, size_ = 0;
+  char* base_ = nullptr;
+  float* data_ = nullptr;
 };
 
 std::vector<float> direct(const DwArgs& a) {
@@ -54,35 +84,62 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
       {"1x1 (K = 1)", 9, 9, 1, 1, 1, 0, 1, Activation::kRelu},
       {"7x7 s3 pad 3", 20, 21, 7, 7, 3, 3, 1, Activation::kNone},
       {"1x1 input plane", 1, 1, 3, 3, 1, 1, 1, Activation::kSigmoid},
+      // The masked-load path: vector boundaries, row-group remainders, wide rows past the kept
+      // masks, band rows without top/bottom padding, padding wider than a tap.
+      {"3x3 s1, 16 wide", 9, 16, 3, 3, 1, 1, 1, Activation::kRelu6},
+      {"3x3 s1, 17 wide, 10 rows", 10, 17, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s1, 28x28", 28, 28, 3, 3, 1, 1, 1, Activation::kRelu6},
+      {"3x3 s1, 33 wide", 6, 33, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s1, 300 wide (masks recomputed)", 5, 300, 3, 3, 1, 1, 1, Activation::kRelu},
+      {"3x3 s2, 16 wide", 8, 16, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s2, 28x28", 28, 28, 3, 3, 2, 1, 1, Activation::kRelu6},
+      {"3x3 s2, 33 wide", 7, 33, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s2, 14 wide, no padding", 9, 14, 3, 3, 2, 0, 1, Activation::kNone},
+      {"3x3 s2, 600 wide (masks recomputed)", 5, 600, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s1, band rows (pad_h 0, pad_w 1)", 9, 14, 3, 3, 1, 1, 1, Activation::kRelu6, 0},
+      {"3x3 s2, band rows (pad_h 0, pad_w 1)", 9, 56, 3, 3, 2, 1, 1, Activation::kNone, 0},
+      {"3x3 s1 pad 2", 6, 10, 3, 3, 1, 2, 1, Activation::kNone},
+      {"3x3 s1, 2x2", 2, 2, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s1, 4x4", 4, 4, 3, 3, 1, 1, 1, Activation::kRelu6},
+      {"3x3 s2, 4x4", 4, 4, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s2, 8x8", 8, 8, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s2, 2x2", 2, 2, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s2, 5 band rows of 4 (pad_h 0)", 5, 4, 3, 3, 2, 1, 1, Activation::kNone, 0},
+      {"3x3 s2 pad 2", 6, 10, 3, 3, 2, 2, 1, Activation::kNone},
   };
   for (const auto& row : spiralkit::dwconv_table()) {
     if (!spiralkit::isa_allows(row.isa)) continue;
     uint32_t seed = 40;
-    for (const Geometry& g : cases) {
-      CAPTURE(std::string(row.name));
-      CAPTURE(std::string(g.name));
-      const auto x = spiralkit_test::random_vector(g.h * g.w, seed++);
-      const auto w = spiralkit_test::random_vector(g.kh * g.kw, seed++);
-      DwArgs a;
-      a.x = x.data();
-      a.in_h = g.h;
-      a.in_w = g.w;
-      a.kh = g.kh;
-      a.kw = g.kw;
-      a.stride_h = a.stride_w = g.stride;
-      a.pad_h = a.pad_w = g.pad;
-      a.dil_h = a.dil_w = g.dil;
-      a.out_h = (g.h + 2 * g.pad - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
-      a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
-      a.w = w.data();
-      a.bias = 0.25f;
-      a.act = g.act;
-      const auto want = direct(a);
-      std::vector<float> got(want.size() + 8, -5.0f);
-      a.y = got.data();
-      row.fn(a);
-      CHECK(spiralkit_test::max_rel_error(std::vector<float>(got.begin(), got.begin() + want.size()), want) < 1e-5f);
-      for (size_t i = want.size(); i < got.size(); ++i) REQUIRE(got[i] == -5.0f);  // nothing past the plane
-    }
+    for (const Geometry& g : cases)
+      for (const bool at_end : {false, true}) {
+        CAPTURE(std::string(row.name));
+        CAPTURE(std::string(g.name));
+        CAPTURE(at_end);
+        const auto plane = spiralkit_test::random_vector(g.h * g.w, seed++);
+        const auto w = spiralkit_test::random_vector(g.kh * g.kw, seed++);
+        GuardedFloats x(plane.size(), at_end);
+        std::memcpy(x.data(), plane.data(), plane.size() * sizeof(float));
+        DwArgs a;
+        a.x = x.data();
+        a.in_h = g.h;
+        a.in_w = g.w;
+        a.kh = g.kh;
+        a.kw = g.kw;
+        a.stride_h = a.stride_w = g.stride;
+        a.pad_w = g.pad;
+        a.pad_h = g.pad_h < 0 ? g.pad : g.pad_h;
+        a.dil_h = a.dil_w = g.dil;
+        a.out_h = (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
+        a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
+        a.w = w.data();
+        a.bias = 0.25f;
+        a.act = g.act;
+        const auto want = direct(a);
+        std::vector<float> got(want.size() + 8, -5.0f);
+        a.y = got.data();
+        row.fn(a);
+        CHECK(spiralkit_test::max_rel_error(std::vector<float>(got.begin(), got.begin() + want.size()), want) < 1e-5f);
+        for (size_t i = want.size(); i < got.size(); ++i) REQUIRE(got[i] == -5.0f);  // nothing past the plane
+      }
   }
 }

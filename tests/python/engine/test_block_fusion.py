@@ -82,6 +82,11 @@ def _run_and_compare(module, shape, close, threads=(1, 2), batches=(1, 3)):
         (8, 8, 2, 1, 3, 2, (36, 34)),    # dilated depthwise
         (8, 8, 256, 1, 3, 1, (32, 32)),  # 2048 channels x 32 columns: one-row bands
         (4, 4, 64, 1, 3, 1, (32, 64)),   # 256 channels x 64 columns: several rows per band
+        (16, 16, 6, 1, 3, 1, (14, 14)),  # MobileNet's narrow planes (fused where the depthwise reads unpadded)
+        (16, 24, 6, 2, 3, 1, (7, 7)),    # stride 2 down to 4x4
+        (16, 16, 6, 1, 3, 1, (2, 2)),    # planes of 4 pixels
+        (16, 24, 6, 2, 3, 1, (2, 2)),    # stride 2 down to one pixel
+        (16, 16, 6, 1, 3, 1, (1, 1)),    # one pixel
     ],
 )
 @pytest.mark.parametrize("sparsity", [0.0, 0.8])
@@ -103,11 +108,36 @@ def test_fused_block_activations(act, fused, close):
     assert any(layer["kernel"].startswith(FUSED) for layer in engine.layers()) == fused
 
 
-def test_narrow_rows_stay_unfused(close):
+def test_narrow_rows_fuse_only_where_the_depthwise_reads_unpadded(close):
+    # The AVX2/AVX-512 depthwise reads the plane with masked loads and fuses at any width; the
+    # NEON and scalar ones copy each plane into a padded scratch and fuse from 32 columns only.
     torch.manual_seed(0)
     module = _randomize(InvertedResidual(8, 8, 4), 0.0, seed=3)
     engine = _run_and_compare(module, (1, 8, 14, 14), close)
-    assert not any(layer["kernel"].startswith(FUSED) for layer in engine.layers())
+    masked = spiralkit._C.info()["kernels"]["f32-dwconv"]["isa"] in ("avx2", "avx512")
+    assert any(layer["kernel"].startswith(FUSED) for layer in engine.layers()) == masked
+
+
+class WideningBlockInside(torch.nn.Module):
+    """A stem conv, a depthwise + project block that widens 16 -> 32 (no residual), a pool: the
+    block's input dies at the block and its output is an intermediate, so a memory plan that
+    dated the output from the project node would give both the same bytes while the fused block
+    still reads its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.block = InvertedResidual(16, 32, 1)
+
+    def forward(self, x):
+        return self.block(self.stem(x)).mean((2, 3))
+
+
+def test_fused_block_output_never_shares_its_inputs_bytes(close):
+    torch.manual_seed(0)
+    module = _randomize(WideningBlockInside(), 0.0, seed=5)
+    engine = _run_and_compare(module, (1, 3, 40, 40), close)
+    assert any(layer["kernel"].startswith(FUSED) for layer in engine.layers())
 
 
 class SharedExpand(torch.nn.Module):
