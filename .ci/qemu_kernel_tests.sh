@@ -15,7 +15,9 @@ echo "== native"
 echo "== native, SPIRALKIT_ISA=avx2"
 SPIRALKIT_ISA=avx2 SPIRALKIT_EXPECT_ISA=avx2 "$TESTS" -tc="*registry*,dispatch*,linear*,conv2d*"
 echo "== qemu-x86_64 -cpu Haswell (AVX-512 hidden)"
-SPIRALKIT_EXPECT_ISA=avx2 qemu-x86_64 -cpu Haswell "$TESTS"
+# QEMU faults on masked-off lanes of vmaskmovps (hardware does not): the dwconv guard-page test
+# relaxes for the avx2 row here; the native run above checks it.
+SPIRALKIT_TEST_UNDER_QEMU=1 SPIRALKIT_EXPECT_ISA=avx2 qemu-x86_64 -cpu Haswell "$TESTS"
 echo "== qemu-x86_64 -cpu Nehalem (AVX2 hidden)"
 SPIRALKIT_EXPECT_ISA=scalar qemu-x86_64 -cpu Nehalem "$TESTS"
 echo "qemu kernel tests: OK"
