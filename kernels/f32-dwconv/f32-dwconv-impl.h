@@ -212,7 +212,10 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
       return;
     }
   }
-  const int64_t hp = a.in_h + 2 * a.pad_h, wp = a.in_w + 2 * a.pad_w;
+  // Rows below the plane read as zero however many the output needs (a band of a fused block
+  // may ask for more than pad_h of them).
+  const int64_t needed = (a.out_h - 1) * a.stride_h + int64_t(a.kh - 1) * a.dil_h + 1;
+  const int64_t hp = std::max(a.in_h + 2 * a.pad_h, needed), wp = a.in_w + 2 * a.pad_w;
   const int64_t slack = int64_t(4) * W * std::max(a.stride_w, 1) + int64_t(a.kw) * a.dil_w;
   thread_local std::vector<float> padded;
   if (padded.size() < static_cast<size_t>(hp * wp + slack)) padded.resize(static_cast<size_t>(hp * wp + slack));

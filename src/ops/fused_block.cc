@@ -135,9 +135,13 @@ Status fused_block_forward(const FusedBlock& b, const float* x, float* y, float*
       const int64_t img = r / g.ho, ro = r % g.ho;
       const int64_t rows = std::min({g.rows, end - r, g.ho - ro});
       const int64_t first = ro * g.stride - g.pad_top, count = (rows - 1) * g.stride + g.span;
+      // Without an expand the depthwise reads the block input in place: the band's rows of each
+      // plane, rows above or below the image as padding (a band copy cost a third of the block).
+      const bool in_place = !b.expand;
       // Rows the previous band of this image already expanded move to the front.
       int64_t kept = 0;
-      if (held_img == img && held_first + held_count > first && held_first <= first) {
+      if (in_place) {
+      } else if (held_img == img && held_first + held_count > first && held_first <= first) {
         kept = held_first + held_count - first;
         const int64_t shift = first - held_first;
         if (shift > 0)
@@ -145,7 +149,7 @@ Status fused_block_forward(const FusedBlock& b, const float* x, float* y, float*
             std::memmove(band + c * ld_band, band + c * ld_band + shift * g.w,
                          static_cast<size_t>(kept * g.w) * sizeof(float));
       }
-      fill_rows(img, first + kept, kept, count);
+      if (!in_place) fill_rows(img, first + kept, kept, count);
       held_img = img;
       held_first = first;
       held_count = count;
@@ -153,6 +157,13 @@ Status fused_block_forward(const FusedBlock& b, const float* x, float* y, float*
         DwArgs a;
         a.x = band + c * ld_band;
         a.in_h = count;
+        a.pad_h = 0;  // the band holds the top/bottom padding as zero rows
+        if (in_place) {  // input rows [first, first + count) of the plane, those outside it zero
+          const int64_t top = std::max<int64_t>(first, 0);
+          a.x = x + (img * g.ce + c) * plane_in + top * g.w;
+          a.pad_h = static_cast<int>(top - first);
+          a.in_h = std::max<int64_t>(0, std::min(first + count, g.h) - top);
+        }
         a.in_w = g.w;
         a.out_h = rows;
         a.out_w = g.wo;
@@ -161,7 +172,6 @@ Status fused_block_forward(const FusedBlock& b, const float* x, float* y, float*
         a.kw = d.kernel_w;
         a.stride_h = d.stride_h;
         a.stride_w = d.stride_w;
-        a.pad_h = 0;  // the band holds the top/bottom padding as zero rows
         a.pad_w = d.pad_w;
         a.dil_h = d.dilation_h;
         a.dil_w = d.dilation_w;

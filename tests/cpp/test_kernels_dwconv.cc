@@ -29,6 +29,7 @@ struct Geometry {
   int kh, kw, stride, pad, dil;
   Activation act;
   int pad_h = -1;  // -1: pad (the fused block's bands hold the top/bottom padding as rows: 0)
+  int64_t out_h = -1;  // -1: from the geometry; more: rows below the plane past pad_h read as zero
 };
 
 // n floats flush against an inaccessible page: after them (at_end) or before them. Unguarded,
@@ -112,6 +113,9 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
       {"3x3 s2, 8x8", 8, 8, 3, 3, 2, 1, 1, Activation::kNone},
       {"3x3 s2, 2x2", 2, 2, 3, 3, 2, 1, 1, Activation::kNone},
       {"3x3 s2, 5 band rows of 4 (pad_h 0)", 5, 4, 3, 3, 2, 1, 1, Activation::kNone, 0},
+      {"3x3 s1, a bottom band: out_h past the plane", 5, 20, 3, 3, 1, 1, 1, Activation::kNone, 0, 5},
+      {"3x3 s2, a bottom band: out_h past the plane", 5, 20, 3, 3, 2, 1, 1, Activation::kNone, 0, 3},
+      {"5x5 s1, a bottom band: out_h past the plane", 6, 9, 5, 5, 1, 2, 1, Activation::kNone, 0, 6},
       {"3x3 s2 pad 2", 6, 10, 3, 3, 2, 2, 1, Activation::kNone},
   };
   const bool under_qemu = std::getenv("SPIRALKIT_TEST_UNDER_QEMU") != nullptr;
@@ -138,7 +142,7 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
         a.pad_w = g.pad;
         a.pad_h = g.pad_h < 0 ? g.pad : g.pad_h;
         a.dil_h = a.dil_w = g.dil;
-        a.out_h = (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
+        a.out_h = g.out_h >= 0 ? g.out_h : (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
         a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
         a.w = w.data();
         a.bias = 0.25f;

@@ -52,6 +52,8 @@ using GemvFn = void (*)(const float* w, int64_t k, int64_t n_begin, int64_t n_en
 using TransposeFn = void (*)(const float* in, int64_t ldi, int64_t rows, int64_t cols, float* out, int64_t ldo);
 
 // Depthwise 2-D convolution of one channel plane (dense kh x kw filter), bias + activation fused.
+// Input rows outside [0, in_h) and columns outside [0, in_w) read as zero: pad_h/pad_w place the
+// plane, and out_h may need rows below it past pad_h (a fused block's band).
 struct DwArgs {
   const float* x = nullptr;  // in_h x in_w plane
   int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
