@@ -307,10 +307,7 @@ Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, cons
 // of L channels fills a vector that a narrow plane's row would leave mostly idle.
 bool depthwise_blocked(const ConvShape& s) {
   if (s.out_channels != s.groups) return false;  // a channel multiplier: the per-plane kernel
-  // The masked-load per-plane kernel ran ahead of the blocked path from 14-wide rows up (Zen 4,
-  // 2 threads: 384 x 14 x 14 17 vs 27 us, 192 x 28 x 28 23 vs 52 us) and level at 7 wide, where
-  // per-plane overhead dominates; the padded-copy kernels keep the blocked path below 32 columns.
-  return s.out_w < (dwconv_reads_unpadded() ? 9 : 32);
+  return s.out_w < depthwise_blocked_below();
 }
 
 struct DwCbLayout {

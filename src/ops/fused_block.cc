@@ -55,10 +55,8 @@ bool fusable_block(const FusedBlock& b) {
   if (!b.depthwise || !b.project) return false;
   const ConvShape& d = b.depthwise_shape;
   const ConvShape& p = b.project_shape;
-  // The padded-copy per-plane depthwise keeps a vector of output columns busy only on wide rows;
-  // the masked-load one is fast at any width (MobileNet-v2 90 % 4x1, Zen 4, 2 threads: every
-  // block fused ran 2.60-2.70x ONNX Runtime end to end, blocks below 32 columns unfused 2.33-2.48x).
-  const int64_t min_width = dwconv_reads_unpadded() ? 1 : 32;
+  // Narrow rows fuse only where the per-plane depthwise is not behind the channel-blocked one.
+  const int64_t min_width = fused_block_min_width();
   const bool dw = d.groups > 1 && d.in_channels == d.groups && d.out_channels == d.groups && d.out_w >= min_width;
   const bool proj = pointwise(p) && p.in_channels == d.out_channels && p.in_h == d.out_h && p.in_w == d.out_w &&
                     p.batch == d.batch;

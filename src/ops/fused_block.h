@@ -27,9 +27,9 @@ struct FusedBlock {
 };
 
 // Whether the three (two) convolutions chain as one block this driver runs: 1x1 stride-1 unpadded
-// ungrouped expand/project, a pure depthwise (one output per input channel) with symmetric pads;
-// where the per-plane depthwise pads by copying (NEON, scalar), an output row of 32 columns or
-// more (the copy would cost more on narrower planes, which fit in cache unfused).
+// ungrouped expand/project, a pure depthwise (one output per input channel) with symmetric pads,
+// and an output row at least fused_block_min_width() wide (ops/planner.h: any width on AVX-512,
+// 16 on AVX2, 32 where the per-plane depthwise pads by copying).
 bool fusable_block(const FusedBlock& b);
 
 // Scratch for `threads` threads (each its own bands).

@@ -27,4 +27,11 @@ bool dwconv_reads_unpadded() {
   return isa == Isa::kAvx2 || isa == Isa::kAvx512;
 }
 
+int64_t depthwise_blocked_below() {
+  const Isa isa = select_dwconv()->isa;
+  return isa == Isa::kAvx512 ? 9 : isa == Isa::kAvx2 ? 16 : 32;
+}
+
+int64_t fused_block_min_width() { return select_dwconv()->isa == Isa::kAvx512 ? 1 : depthwise_blocked_below(); }
+
 }  // namespace spiralkit

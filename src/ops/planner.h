@@ -25,5 +25,14 @@ const PanelPack& plan_panels(const PackedWeight& w, int64_t m, PlanChoice choice
 // no per-plane copy, so it stays fast on narrow planes. The NEON and scalar rows copy each plane
 // into a zero-padded scratch first, which costs as much as the convolution below 32 columns.
 bool dwconv_reads_unpadded();
+// Output widths below which a standalone depthwise runs channel-blocked (f32-dwconvcb) rather
+// than per plane. Paired per-layer runs, 2 threads, Zen 4: AVX-512 per-plane ahead from 14
+// columns (384 x 14 x 14: 17-18 vs 25-27 us) and level at 7; AVX2 (8 lanes) blocked ahead at 14
+// (27-34 vs 39-50 us), level at 28; the padded-copy rows below 32.
+int64_t depthwise_blocked_below();
+// Output widths from which an inverted-residual block fuses (its depthwise runs per plane on the
+// band): AVX-512 every width (MobileNet-v2 end to end measured best so); elsewhere where the
+// per-plane kernel is not behind (depthwise_blocked_below).
+int64_t fused_block_min_width();
 
 }  // namespace spiralkit
