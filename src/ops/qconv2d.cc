@@ -1,7 +1,7 @@
 // Quantized convolution driver. Per image and group, the threads together quantize the input
 // into the kernels' K x M groups-of-4 layout (a 1x1 convolution is a 4-row interleave of the
 // quantized channels; k x k convolutions im2col on the way, padding = the zero point), meet at a
-// barrier, then each runs its panels of the group straight into the NCHW output. Depthwise
+// barrier, then each runs its panels of the group, tile by tile, straight into the NCHW output. Depthwise
 // convolutions run the qs8-dwconv kernel per channel plane.
 #include "ops/qconv2d.h"
 
@@ -17,6 +17,10 @@
 
 namespace spiralkit {
 namespace {
+
+// Pixels per xt tile: the dense AVX-512 strip (4 vectors of 16); narrower strips divide it, and the
+// 128-column 1x4 strip runs as 4-vector tails (measured level with 128-pixel tiles on ResNet-50).
+constexpr int64_t kTileColumns = 64;
 
 std::vector<uint8_t>& scratch(int i) {
   thread_local std::vector<uint8_t> buffers[2];
@@ -118,10 +122,13 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
   out.act = ep.kernel_act();
   std::vector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W)
   std::vector<uint8_t>& xt = scratch(1);  // one group's K x M groups-of-4 matrix
-  const int64_t ldx = qxt_ldx(pixels), kgroups = (k_g + 3) / 4;
+  // xt is cut into tiles of kTileColumns pixels, each its own K x kTileColumns matrix: a kernel
+  // strip then reads one contiguous run (prefetchable, no 4K-aliased stride of a whole plane).
+  const int64_t kgroups = (k_g + 3) / 4, tiles = (pixels + kTileColumns - 1) / kTileColumns;
+  const int64_t tile_bytes = kgroups * kTileColumns * 4;
   if (xq.size() < static_cast<size_t>(s.in_channels * in_pixels)) xq.resize(static_cast<size_t>(s.in_channels * in_pixels));
-  if (!plan.depthwise && xt.size() < static_cast<size_t>(kgroups * ldx * 4 + pixels))
-    xt.resize(static_cast<size_t>(kgroups * ldx * 4 + pixels));
+  if (!plan.depthwise && xt.size() < static_cast<size_t>(tiles * tile_bytes))
+    xt.resize(static_cast<size_t>(tiles * tile_bytes));
   uint8_t* xqp = xq.data();
   uint8_t* xtp = xt.data();
   const bool dense = qplan_dense(w, pixels, ep.choice);
@@ -178,7 +185,6 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
           // This thread's K groups: reduction rows 4kg..4kg+3 interleaved into xt.
           const int64_t kg0 = kgroups * t / nt, kg1 = kgroups * (t + 1) / nt;
           for (int64_t kg = kg0; kg < kg1; ++kg) {
-            uint8_t* o = xtp + kg * ldx * 4;
             const uint8_t* src[4];
             for (int j = 0; j < 4; ++j) {
               const int64_t kk = kg * 4 + j;
@@ -193,8 +199,12 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
                 src[j] = buf;
               }
             }
-            interleave4(src[0], src[1], src[2], src[3], pixels, o);
-            std::fill(o + pixels * 4, o + ldx * 4, uint8_t(0));
+            for (int64_t tile = 0; tile < tiles; ++tile) {
+              const int64_t m0 = tile * kTileColumns, ms = std::min(kTileColumns, pixels - m0);
+              uint8_t* o = xtp + tile * tile_bytes + kg * kTileColumns * 4;
+              interleave4(src[0] + m0, src[1] + m0, src[2] + m0, src[3] + m0, ms, o);
+              std::fill(o + ms * 4, o + kTileColumns * 4, uint8_t(0));  // loaded, never stored
+            }
           }
           if (nt > 1) {
 #pragma omp barrier
@@ -202,16 +212,19 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
           const int64_t gp0 = g * cout_g / v.r, gp1 = ((g + 1) * cout_g + v.r - 1) / v.r;
           const int64_t q0 = split_range(v, gp0, gp1, t, nt), q1 = split_range(v, gp0, gp1, t + 1, nt);
           if (q1 > q0) {
-            QXtArgs a;
-            a.x = xtp;
-            a.ldx = ldx;
-            a.m = pixels;
-            a.x_zero_point = xq_params.zero_point;
-            a.out = out;
-            a.out.y_f32 = yimg;
-            a.ldy = pixels;
-            // The group's K columns are the whole of this xt: panel column groups index it directly.
-            spmm(v, q0, q1, a);
+            for (int64_t tile = 0; tile < tiles; ++tile) {
+              const int64_t m0 = tile * kTileColumns;
+              QXtArgs a;
+              a.x = xtp + tile * tile_bytes;
+              a.ldx = kTileColumns;
+              a.m = std::min(kTileColumns, pixels - m0);
+              a.x_zero_point = xq_params.zero_point;
+              a.out = out;
+              a.out.y_f32 = yimg + m0;
+              a.ldy = pixels;
+              // The group's K columns are the whole of this tile: panel column groups index it directly.
+              spmm(v, q0, q1, a);
+            }
             const int64_t n0 = q0 * v.r, n1 = std::min(q1 * v.r, s.out_channels);
             ep.apply(yimg + n0 * pixels, pixels, n1 - n0, pixels);
           }

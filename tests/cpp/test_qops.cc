@@ -133,7 +133,9 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
   struct Geo { int64_t cin, cout, h, w; int k, stride, pad, dil, groups; };
   const Geo geos[] = {{8, 12, 6, 7, 1, 1, 0, 1, 1}, {6, 8, 7, 5, 3, 1, 1, 1, 1}, {5, 4, 9, 9, 3, 2, 1, 1, 1},
                       {8, 8, 6, 6, 3, 1, 2, 2, 2},  {6, 6, 7, 8, 3, 1, 1, 1, 6}, {4, 8, 5, 5, 1, 2, 0, 1, 1},
-                      {6, 6, 5, 5, 5, 2, 2, 1, 6},  {3, 8, 20, 21, 7, 2, 3, 1, 1}};
+                      {6, 6, 5, 5, 5, 2, 2, 1, 6},  {3, 8, 20, 21, 7, 2, 3, 1, 1},
+                      // Pixel counts across the driver's 64-pixel tiles: exactly two, two and a tail.
+                      {4, 8, 16, 8, 3, 1, 1, 1, 1}, {8, 16, 12, 12, 1, 1, 0, 1, 1}};
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
