@@ -23,7 +23,13 @@ struct QVecAvx512Vnni {
     std::memcpy(&v, p, 4);
     return _mm512_set1_epi32(v);
   }
-  static I dot(I acc, I x, I w) { return _mm512_dpbusd_epi32(acc, x, w); }
+  // acc += x (uint8) . w (int8). Inline asm: with the intrinsic, GCC 12 copies every accumulator
+  // in and out of a scratch register around each vpdpbusd (two moves per dot product, measured
+  // ~50 % of the machine's vpdpbusd peak); the "+v" constraint keeps the accumulator in place.
+  static I dot(I acc, I x, I w) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+    return acc;
+  }
   static int32_t hsum(I a) { return _mm512_reduce_add_epi32(a); }
 
   // The epilogue of qs8.h on `count` (<= W) lanes of row n.

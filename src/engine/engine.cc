@@ -259,6 +259,20 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     }
     i += length - 1;
   }
+  // int8 convolutions that feed only int8 convolutions hand them uint8.
+  std::vector<char> int8_conv(g_.nodes.size(), 0);
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const Node& n = g_.nodes[i];
+    if (n.op != OpKind::kConv2d || !g_.weights[n.weight].quant) continue;
+    if (!conv_runs_int8(conv_shape(n, inst->shapes.shapes[n.inputs[0]], inst->shapes.shapes[n.outputs[0]]))) continue;
+    Epilogue activation_only;
+    activation_only.act = static_cast<Activation>(n.ints[11]);
+    const bool kernel_epilogue = !has_residual(n) && !activation_only.post();
+    int8_conv[i] = (asymmetric_pads(n) ? 0 : kReadsUint8) | (kernel_epilogue ? kWritesUint8 : 0);
+  }
+  inst->uint8 = uint8_values(g_, int8_conv);
+  for (size_t i = 0; i < g_.nodes.size(); ++i)
+    if (int8_conv[i] && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f) inst->nodes[i].kernel += ", writes uint8";
   SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory, fused));
   *out = std::move(inst);
   return Status::Ok();
@@ -362,7 +376,11 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.residual = in(2);
       ep.choice = choice_of(n);
       if (const auto& q = g_.weights[n.weight].quant) {
-        if (conv_runs_int8(s)) return run_quantized_conv(*q, s, x, ep, y);
+        if (conv_runs_int8(s)) {
+          const bool x_u8 = inst.uint8[n.inputs[0]].scale != 0.0f;
+          const QuantParams& yq = inst.uint8[n.outputs[0]];
+          return run_quantized_conv(*q, s, x_u8 ? ptr[n.inputs[0]] : x, x_u8, ep, y, yq.scale != 0.0f ? &yq : nullptr);
+        }
         const int64_t n_x = s.batch * s.in_channels * s.in_h * s.in_w;
         const float* xin = x;
         float* xq = ws;

@@ -17,6 +17,7 @@
 #include "graph/graph.h"
 #include "graph/shape_inference.h"
 #include "ops/fused_block.h"
+#include "ops/qlinear.h"
 
 namespace spiralkit {
 
@@ -35,6 +36,7 @@ struct Instance {
   ShapeTable shapes;
   MemoryPlan memory;
   std::vector<NodePlan> nodes;
+  std::vector<QuantParams> uint8;  // per value: uint8_values (scale 0: fp32)
 };
 
 class Engine {

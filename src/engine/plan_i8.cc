@@ -27,10 +27,48 @@ std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, Plan
   return std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(q.w->panels.r)->name);
 }
 
-Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const float* x, const Epilogue& ep, float* y) {
+std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv) {
+  std::vector<QuantParams> out(g.values.size(), QuantParams{0.0f, 0});
+  std::vector<int> producer(g.values.size(), -1);
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (int8_conv[i] & kWritesUint8) producer[g.nodes[i].outputs[0]] = static_cast<int>(i);
+  std::vector<char> ok(g.values.size(), 1);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (v < 0 || producer[v] < 0 || !ok[v]) continue;
+      if (k != 0 || !(int8_conv[i] & kReadsUint8)) {
+        ok[v] = 0;
+        continue;
+      }
+      const QuantParams& x = g.weights[n.weight].quant->layer.x;
+      if (out[v].scale == 0.0f) {
+        out[v] = x;
+      } else if (out[v].scale != x.scale || out[v].zero_point != x.zero_point) {
+        ok[v] = 0;
+      }
+    }
+  }
+  for (int v : g.outputs) ok[v] = 0;
+  for (size_t v = 0; v < out.size(); ++v)
+    if (!ok[v]) out[v] = QuantParams{0.0f, 0};
+  return out;
+}
+
+Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const void* x, bool x_u8, const Epilogue& ep,
+                          void* y, const QuantParams* y_u8) {
   QConvPlan plan;
   SPIRALKIT_RETURN_IF_ERROR(qconv2d_plan(q.layer, s, &plan));
-  return qconv2d_forward(plan, s.batch, x, ep, y);
+  QConvIo io;
+  if (x_u8) io.x_u8 = static_cast<const uint8_t*>(x); else io.x = static_cast<const float*>(x);
+  if (y_u8) {
+    io.y_u8 = static_cast<uint8_t*>(y);
+    io.y_params = *y_u8;
+  } else {
+    io.y = static_cast<float*>(y);
+  }
+  return qconv2d_forward(plan, s.batch, io, ep);
 }
 
 }  // namespace spiralkit

@@ -4,7 +4,10 @@
 
 #include <string>
 
+#include <vector>
+
 #include "core/status.h"
+#include "graph/graph.h"
 #include "graph/quantized_weight.h"
 #include "ops/epilogue.h"
 #include "spiralkit_kernels/f32-sconv.h"
@@ -20,6 +23,21 @@ std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, Plan
 // there (same input and output, no quantization error).
 bool conv_runs_int8(const ConvShape& s);
 
-Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const float* x, const Epilogue& ep, float* y);
+// What int8_conv[node] says of a node, for the uint8 chains below.
+enum Int8ConvRole : char {
+  kReadsUint8 = 1,   // an int8-running convolution whose input 0 the kernels read as it is
+  kWritesUint8 = 2,  // an int8-running convolution whose whole epilogue is the kernel's own
+};
+
+// Per value: the parameters an int8 convolution writes it with as uint8, so that its consumers
+// quantize nothing and the tensor moves a quarter of the bytes (scale 0: the value stays fp32).
+// A value is uint8 when its producer has kWritesUint8 and every use is input 0 of a kReadsUint8
+// node with the same input parameters; graph outputs stay fp32. The requantizing epilogue is the
+// quantization the consumer would apply to the fp32 output, so results are bit-identical.
+std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv);
+
+// x / y are fp32, or uint8 where x_u8 / y_u8 (the uint8_values of the node's input / output) say so.
+Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const void* x, bool x_u8, const Epilogue& ep,
+                          void* y, const QuantParams* y_u8);
 
 }  // namespace spiralkit

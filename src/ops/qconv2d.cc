@@ -1,8 +1,9 @@
 // Quantized convolution driver. Per image and group, the threads together quantize the input
-// into the kernels' K x M groups-of-4 layout (a 1x1 convolution is a 4-row interleave of the
-// quantized channels; k x k convolutions im2col on the way, padding = the zero point), meet at a
-// barrier, then each runs its panels of the group, tile by tile, straight into the NCHW output. Depthwise
-// convolutions run the qs8-dwconv kernel per channel plane.
+// (unless it arrives as uint8) and lay it out in the kernels' K x M groups-of-4 layout (a 1x1
+// convolution is a 4-row interleave of the quantized channels; k x k convolutions im2col on the
+// way, padding = the zero point), meet at a barrier, then each runs its panels of the group, tile
+// by tile, straight into the NCHW output (fp32, or uint8 requantized for the next int8 layer).
+// Depthwise convolutions run the qs8-dwconv kernel per channel plane.
 #include "ops/qconv2d.h"
 
 #include <algorithm>
@@ -105,9 +106,15 @@ Status qconv2d_plan(const QLinearPlan& layer, const ConvShape& shape, QConvPlan*
   return Status::Ok();
 }
 
-Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y) {
+Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, Epilogue ep) {
   if (!plan.layer) return Status::InvalidArgument("plan: not planned");
   if (batch < 0) return Status::InvalidArgument("x: negative batch");
+  if (!io.x == !io.x_u8) return Status::InvalidArgument("x: expected exactly one of fp32 / uint8");
+  if (!io.y == !io.y_u8) return Status::InvalidArgument("y: expected exactly one of fp32 / uint8");
+  if (io.y_u8) {
+    SPIRALKIT_RETURN_IF_ERROR(check_quant_params(io.y_params, "y"));
+    if (ep.post()) return Status::InvalidArgument("y: a uint8 output takes only a bias and ReLU/ReLU6");
+  }
   const PackedWeightI8& w = *plan.layer->w;
   const QuantParams& xq_params = plan.layer->x;
   const ConvShape& s = plan.shape;
@@ -115,18 +122,21 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
   const int64_t cin_g = s.in_channels / s.groups, cout_g = s.out_channels / s.groups;
   const int64_t k_g = conv_reduction(s);
   const float inv_scale = 1.0f / xq_params.scale;
-  ep.base_ = y;
+  ep.base_ = io.y;
   QOutput out;
   out.scale = plan.layer->row_scale.data();
   out.bias = ep.bias;
   out.act = ep.kernel_act();
-  std::vector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W)
+  out.out_inv_scale = 1.0f / io.y_params.scale;
+  out.out_zero_point = io.y_params.zero_point;
+  std::vector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W), unless x is uint8
   std::vector<uint8_t>& xt = scratch(1);  // one group's K x M groups-of-4 matrix
   // xt is cut into tiles of kTileColumns pixels, each its own K x kTileColumns matrix: a kernel
   // strip then reads one contiguous run (prefetchable, no 4K-aliased stride of a whole plane).
   const int64_t kgroups = (k_g + 3) / 4, tiles = (pixels + kTileColumns - 1) / kTileColumns;
   const int64_t tile_bytes = kgroups * kTileColumns * 4;
-  if (xq.size() < static_cast<size_t>(s.in_channels * in_pixels)) xq.resize(static_cast<size_t>(s.in_channels * in_pixels));
+  if (io.x && xq.size() < static_cast<size_t>(s.in_channels * in_pixels))
+    xq.resize(static_cast<size_t>(s.in_channels * in_pixels));
   if (!plan.depthwise && xt.size() < static_cast<size_t>(tiles * tile_bytes))
     xt.resize(static_cast<size_t>(tiles * tile_bytes));
   uint8_t* xqp = xq.data();
@@ -140,20 +150,22 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
   parallel_run(threads, [&](int t, int nt) {
     thread_local std::vector<uint8_t> rows;  // four im2col rows (pixels bytes each), per thread
     for (int64_t img = 0; img < batch; ++img) {
-      const float* ximg = x + img * s.in_channels * in_pixels;
-      float* yimg = y + img * s.out_channels * pixels;
-      {  // quantize this thread's share of the image
+      const int64_t x_off = img * s.in_channels * in_pixels, y_off = img * s.out_channels * pixels;
+      float* yimg = io.y ? io.y + y_off : nullptr;
+      uint8_t* yimg_u8 = io.y_u8 ? io.y_u8 + y_off : nullptr;
+      const uint8_t* ximg = io.x_u8 ? io.x_u8 + x_off : xqp;
+      if (io.x) {  // quantize this thread's share of the image
         const int64_t total = s.in_channels * in_pixels, a0 = total * t / nt, a1 = total * (t + 1) / nt;
-        quantize_u8_rows(ximg + a0, a1 - a0, inv_scale, xq_params.zero_point, xqp + a0);
-      }
-      if (nt > 1) {
+        quantize_u8_rows(io.x + x_off + a0, a1 - a0, inv_scale, xq_params.zero_point, xqp + a0);
+        if (nt > 1) {
 #pragma omp barrier
+        }
       }
       if (plan.depthwise) {
         const int64_t c0 = s.out_channels * t / nt, c1 = s.out_channels * (t + 1) / nt;
         for (int64_t c = c0; c < c1; ++c) {
           QDwArgs a;
-          a.x = xqp + c * in_pixels;
+          a.x = ximg + c * in_pixels;
           a.in_h = s.in_h;
           a.in_w = s.in_w;
           a.out_h = s.out_h;
@@ -171,9 +183,10 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
           a.out = out;
           a.out.scale = out.scale + c;
           a.out.bias = out.bias ? out.bias + c : nullptr;
-          a.out.y_f32 = yimg + c * pixels;
+          a.out.y_f32 = yimg ? yimg + c * pixels : nullptr;
+          a.out.y_u8 = yimg_u8 ? yimg_u8 + c * pixels : nullptr;
           dw(a);
-          ep.apply(yimg + c * pixels, pixels, 1, pixels);
+          if (yimg) ep.apply(yimg + c * pixels, pixels, 1, pixels);
         }
       } else {
         const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
@@ -181,7 +194,7 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
         // Four im2col rows (or the zero point past K) per thread; 1x1 convolutions read xq directly.
         rows.resize(static_cast<size_t>(4 * pixels));
         for (int64_t g = 0; g < s.groups; ++g) {
-          const uint8_t* xg = xqp + g * cin_g * in_pixels;
+          const uint8_t* xg = ximg + g * cin_g * in_pixels;
           // This thread's K groups: reduction rows 4kg..4kg+3 interleaved into xt.
           const int64_t kg0 = kgroups * t / nt, kg1 = kgroups * (t + 1) / nt;
           for (int64_t kg = kg0; kg < kg1; ++kg) {
@@ -212,21 +225,23 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epi
           const int64_t gp0 = g * cout_g / v.r, gp1 = ((g + 1) * cout_g + v.r - 1) / v.r;
           const int64_t q0 = split_range(v, gp0, gp1, t, nt), q1 = split_range(v, gp0, gp1, t + 1, nt);
           if (q1 > q0) {
+            const int64_t n0 = q0 * v.r, n1 = std::min(q1 * v.r, s.out_channels);
             for (int64_t tile = 0; tile < tiles; ++tile) {
-              const int64_t m0 = tile * kTileColumns;
+              const int64_t m0 = tile * kTileColumns, ms = std::min(kTileColumns, pixels - m0);
               QXtArgs a;
               a.x = xtp + tile * tile_bytes;
               a.ldx = kTileColumns;
-              a.m = std::min(kTileColumns, pixels - m0);
+              a.m = ms;
               a.x_zero_point = xq_params.zero_point;
               a.out = out;
-              a.out.y_f32 = yimg + m0;
+              a.out.y_f32 = yimg ? yimg + m0 : nullptr;
+              a.out.y_u8 = yimg_u8 ? yimg_u8 + m0 : nullptr;
               a.ldy = pixels;
               // The group's K columns are the whole of this tile: panel column groups index it directly.
               spmm(v, q0, q1, a);
+              // Residual / post-kernel activation on the tile just written, while it is in cache.
+              if (yimg) ep.apply(yimg + n0 * pixels + m0, pixels, n1 - n0, ms);
             }
-            const int64_t n0 = q0 * v.r, n1 = std::min(q1 * v.r, s.out_channels);
-            ep.apply(yimg + n0 * pixels, pixels, n1 - n0, pixels);
           }
           if (nt > 1) {
 #pragma omp barrier

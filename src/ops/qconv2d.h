@@ -1,4 +1,4 @@
-// Quantized Conv2d op driver (NCHW, fp32 in and out) over a PackedWeightI8 whose logical matrix is
+// Quantized Conv2d op driver (NCHW; fp32 or uint8 in and out) over a PackedWeightI8 whose logical matrix is
 // C_out x (C_in/groups * kh * kw). Split into plan (shape checks, scales folded) and run.
 #pragma once
 
@@ -20,7 +20,25 @@ struct QConvPlan {
 // Checks the geometry against the weight (Unsupported: 4-row panels that straddle conv groups).
 Status qconv2d_plan(const QLinearPlan& layer, const ConvShape& shape, QConvPlan* plan);
 
-// x: contiguous NCHW (batch images of the planned geometry); y: NCHW fp32.
-Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y);
+// One call's tensors, contiguous NCHW (batch images of the planned geometry). Exactly one of x /
+// x_u8: fp32 (quantized on entry) or uint8 already quantized with the layer's own input
+// parameters (what a producer's requantizing epilogue wrote: the same bytes quantizing its fp32
+// output would give). Exactly one of y / y_u8: fp32, or uint8 requantized to y_params, in which
+// case the epilogue may hold only a bias and ReLU/ReLU6 (no residual, no post-kernel activation).
+struct QConvIo {
+  const float* x = nullptr;
+  const uint8_t* x_u8 = nullptr;
+  float* y = nullptr;
+  uint8_t* y_u8 = nullptr;
+  QuantParams y_params;
+};
+Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, Epilogue ep);
+
+inline Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const float* x, Epilogue ep, float* y) {
+  QConvIo io;
+  io.x = x;
+  io.y = y;
+  return qconv2d_forward(plan, batch, io, ep);
+}
 
 }  // namespace spiralkit

@@ -136,3 +136,47 @@ def test_int8_arguments_are_checked(tmp_path):
         spiralkit.compile(fp32, calib[0], calibration=calib)
     with pytest.raises(ValueError, match="calibration"):
         spiralkit.compile(fp32, calib[0], quantize="int8", calibration=[])
+
+
+class ConvChain(torch.nn.Module):
+    """int8 convolutions feeding int8 convolutions (one value read by two of them), and a residual."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.c2 = torch.nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.side = torch.nn.Conv2d(16, 32, 1, stride=2)
+        self.c3 = torch.nn.Conv2d(32, 32, 1)
+        self.fc = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        a = torch.relu(self.c1(x))
+        b = torch.nn.functional.relu6(self.c2(a))
+        c = torch.relu(self.c3(b) + self.side(a))
+        return self.fc(c.mean(dim=(2, 3)))
+
+
+def test_int8_convolutions_hand_uint8_to_int8_convolutions_bit_exactly(tmp_path):
+    import onnx
+
+    torch.manual_seed(4)
+    model = ConvChain()
+    shape = (2, 3, 19, 17)  # 323 pixels: several 64-pixel tiles and a tail
+    path = _export(model, shape, tmp_path / "m.onnx")
+    calib = _batches(shape, 4)
+    chained = spiralkit.compile(path, calib[0], quantize="int8", calibration=calib)
+    kernels = {l["name"]: l["kernel"] for l in chained.layers() if l["op"] == "Conv2d"}
+    writes = sorted(name for name, k in kernels.items() if k.endswith("writes uint8"))
+    # c1 feeds c2 and side, c2 feeds c3; side carries the residual add and c3 feeds the mean: fp32.
+    assert len(writes) == 2, kernels
+    # The same model with the chained values also graph outputs: they stay fp32 and every consumer
+    # quantizes them itself. The requantizing epilogue is that quantization, so outputs are equal.
+    m = onnx.load(path)
+    relus = [n.output[0] for n in m.graph.node if n.op_type in ("Relu", "Clip")][:2]
+    for name in relus:
+        m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    unchained = spiralkit.compile(m, calib[0], quantize="int8", calibration=calib)
+    assert not any(l["kernel"].endswith("writes uint8") for l in unchained.layers())
+    for x in _batches(shape, 3, seed=21):
+        np.testing.assert_array_equal(chained.run(x)[0], unchained.run(x)[0])
+        assert rel_err(chained.run(x)[0], _ort(path, x)) < INT8_VS_FP32
