@@ -159,6 +159,7 @@ inline py::list qs8_kernels() {
   add("qs8-spmv", spiralkit::qs8_spmv_table());
   add("qs8-gemv", spiralkit::qs8_gemv_table());
   add("qs8-dwconv", spiralkit::qs8_dwconv_table());
+  add("qu8-vquant", spiralkit::qu8_vquant_table());
   return rows;
 }
 

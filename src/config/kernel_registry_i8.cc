@@ -53,6 +53,14 @@ const QGemvRow* select_qs8_gemv() {
   static const QGemvRow* row = first_allowed(qs8_gemv_table(), -1);
   return row;
 }
+const std::vector<QU8QuantRow>& qu8_vquant_table() {
+  static const std::vector<QU8QuantRow> t = {SPIRALKIT_QU8_VQUANT_KERNELS(SPIRALKIT_QS8_ROW)};
+  return t;
+}
+const QU8QuantRow* select_qu8_vquant() {
+  static const QU8QuantRow* row = first_allowed(qu8_vquant_table(), -1);
+  return row;
+}
 const QDwConvRow* select_qs8_dwconv() {
   static const QDwConvRow* row = first_allowed(qs8_dwconv_table(), -1);
   return row;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "config/kernel_registry_i8.h"
+
 namespace spiralkit {
 
 void pack_qxt(const uint8_t* x, int64_t m, int64_t k, int64_t ldx_in, uint8_t pad, uint8_t* out, int64_t ldx) {
@@ -47,7 +49,7 @@ void quantize_u8_padded(const float* x, int64_t m, int64_t k, int64_t ldx_in, fl
 }
 
 void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = quantize_u8(x[i], inv_scale, zero_point);
+  select_qu8_vquant()->fn(x, n, inv_scale, zero_point, y);
 }
 
 void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y) {

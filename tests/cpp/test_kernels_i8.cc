@@ -2,6 +2,7 @@
 // over named edge cases; rows the CPU cannot run are refused by name with Unsupported.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -276,6 +277,38 @@ TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
         spiralkit::spiralkit_qs8_dwconv_ukernel__reference(r);
         if (out_u8) REQUIRE(yq == rq);
         else REQUIRE(std::memcmp(yf.data(), rf.data(), n * 4) == 0);
+      }
+  }
+}
+
+TEST_CASE("qu8 quantize rows are bit-exact against quantize_u8") {
+  // Lengths around every row's lane count, values on and beside the rounding halves, past the
+  // uint8 limits both ways, and the non-finite ones (NaN clamps low, as in the oracle).
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> ud(-40.0f, 40.0f);
+  const float inv_scale = 4.0f;
+  for (const auto& row : spiralkit::qu8_vquant_table()) {
+    if (!spiralkit::isa_allows(row.isa)) continue;
+    for (int32_t zp : {0, 1, 128, 254, 255})
+      for (int64_t n : {0, 1, 3, 4, 7, 8, 15, 16, 17, 33, 100}) {
+        CAPTURE(row.name);
+        CAPTURE(zp);
+        CAPTURE(n);
+        std::vector<float> x(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) {
+          switch (i % 8) {
+            case 0: x[i] = (std::floor(ud(gen)) + 0.5f) / inv_scale; break;  // exact halves
+            case 1: x[i] = std::nextafter((std::floor(ud(gen)) + 0.5f) / inv_scale, 100.0f); break;
+            case 2: x[i] = 1e30f * (i % 16 < 8 ? 1.0f : -1.0f); break;
+            case 3: x[i] = (i % 3 == 0) ? NAN : (i % 3 == 1 ? INFINITY : -INFINITY); break;
+            case 4: x[i] = (255.0f - zp + 0.5f) / inv_scale; break;  // the upper limit's half
+            default: x[i] = ud(gen); break;
+          }
+        }
+        std::vector<uint8_t> y(static_cast<size_t>(n) + 1, 0xAB), ref(static_cast<size_t>(n) + 1, 0xAB);
+        row.fn(x.data(), n, inv_scale, zp, y.data());
+        for (int64_t i = 0; i < n; ++i) ref[i] = spiralkit::quantize_u8(x[i], inv_scale, zp);
+        REQUIRE(y == ref);  // includes the guard byte past n: nothing written beyond the row
       }
   }
 }

@@ -21,11 +21,15 @@
 #define SPIRALKIT_X86_QS8_GEMV(X)                                   \
   X(spiralkit_qs8_gemv_ukernel_4x4__avx512vnni, kAvx512Vnni, 4, 1)   \
   X(spiralkit_qs8_gemv_ukernel_4x4__avxvnni, kAvxVnni, 4, 1)
+#define SPIRALKIT_X86_QU8_VQUANT(X)                                 \
+  X(spiralkit_qu8_vquant_ukernel__avx512, kAvx512, 1, 16)            \
+  X(spiralkit_qu8_vquant_ukernel__avx2, kAvx2, 1, 8)
 #else
 #define SPIRALKIT_X86_QS8_SPMM(X)
 #define SPIRALKIT_X86_QS8_GEMM(X)
 #define SPIRALKIT_X86_QS8_SPMV(X)
 #define SPIRALKIT_X86_QS8_GEMV(X)
+#define SPIRALKIT_X86_QU8_VQUANT(X)
 #endif
 
 #if defined(SPIRALKIT_ARCH_arm64)
@@ -40,6 +44,7 @@
 #define SPIRALKIT_ARM_QS8_GEMM(X)
 #define SPIRALKIT_ARM_QS8_SPMV(X)
 #define SPIRALKIT_ARM_QS8_GEMV(X)
+#define SPIRALKIT_ARM_QU8_VQUANT(X)
 #endif
 
 // Sparse K x M products over 1x4 (R = 1) or 4x4 (R = 4) blocks.
@@ -57,6 +62,9 @@
   X(spiralkit_qs8_gemv_ukernel_4x4__scalar, kScalar, 4, 1)
 // Depthwise convolution of one channel plane.
 #define SPIRALKIT_QS8_DWCONV_KERNELS(X) X(spiralkit_qs8_dwconv_ukernel__scalar, kScalar, 1, 1)
+// fp32 -> uint8 quantization of the activations entering an int8 op.
+#define SPIRALKIT_QU8_VQUANT_KERNELS(X) SPIRALKIT_X86_QU8_VQUANT(X) SPIRALKIT_ARM_QU8_VQUANT(X) \
+  X(spiralkit_qu8_vquant_ukernel__scalar, kScalar, 1, 4)
 
 namespace spiralkit {
 #define SPIRALKIT_DECLARE_QS8_SPMM(fn, isa, r, tile) void fn(const QPanelView&, int64_t, int64_t, const QXtArgs&);
@@ -67,4 +75,6 @@ SPIRALKIT_QS8_GEMM_KERNELS(SPIRALKIT_DECLARE_QS8_SPMM)
 SPIRALKIT_QS8_SPMV_KERNELS(SPIRALKIT_DECLARE_QS8_GEMV)
 SPIRALKIT_QS8_GEMV_KERNELS(SPIRALKIT_DECLARE_QS8_GEMV)
 SPIRALKIT_QS8_DWCONV_KERNELS(SPIRALKIT_DECLARE_QS8_DWCONV)
+#define SPIRALKIT_DECLARE_QU8_VQUANT(fn, isa, r, tile) void fn(const float*, int64_t, float, int32_t, uint8_t*);
+SPIRALKIT_QU8_VQUANT_KERNELS(SPIRALKIT_DECLARE_QU8_VQUANT)
 }  // namespace spiralkit

@@ -86,6 +86,9 @@ struct QDwArgs {
 };
 using QDwConvFn = void (*)(const QDwArgs& a);
 
+// fp32 -> uint8 activations: y[i] = clamp(nearbyint(x[i] * inv_scale) + zero_point, 0, 255).
+using QU8QuantFn = void (*)(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y);
+
 // ---- the epilogue's scalar definition (the reference and the scalar rows use it; vector rows
 // reproduce it bit for bit)
 inline bool qs8_activation_supported(Activation act) {

@@ -1,0 +1,7 @@
+// fp32 -> uint8 quantization, 4-lane (SSE2 on x86, or the target's generic vectors) vector-extension code.
+#include "qu8-vquant/qu8-vquant-impl.h"
+
+void spiralkit::spiralkit_qu8_vquant_ukernel__scalar(const float* x, int64_t n, float inv_scale, int32_t zero_point,
+                                                   uint8_t* y) {
+  vquantize_u8(x, n, inv_scale, zero_point, y);
+}
