@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/kernel_registry.h"
+#include "core/aligned_vector.h"
 #include "ops/clones.h"
 #include "ops/planner.h"
 #include "ops/winograd_conv.h"
@@ -396,7 +397,7 @@ Status reference(const PackedWeight& w, const ConvShape& shape, const float* x, 
   // Images are independent: one per thread at a time, each with its own im2col scratch.
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> scratch(static_cast<size_t>(pixels * conv_reduction(shape)));
+    CacheAlignedVector<float> scratch(static_cast<size_t>(pixels * conv_reduction(shape)));
     ConvShape one = shape;
     one.batch = 1;
 #pragma omp for schedule(static)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/kernel_registry.h"
+#include "core/aligned_vector.h"
 #include "ops/linear_f16.h"
 #include "ops/planner.h"
 #include "runtime/split.h"
@@ -39,8 +40,8 @@ int useful_threads(const PanelView& v, int64_t m) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({get_num_threads(), v.panels, by_work})));
 }
 
-std::vector<float>& scratch(int i) {
-  thread_local std::vector<float> buffers[2];
+CacheAlignedVector<float>& scratch(int i) {
+  thread_local CacheAlignedVector<float> buffers[2];
   return buffers[i];
 }
 
@@ -132,8 +133,8 @@ Status linear_forward(const PackedWeight& w, const float* x, int64_t m, Epilogue
       p0 = split_panels(view, 0, view.panels, t, nt);
       p1 = split_panels(view, 0, view.panels, t + 1, nt);
     }
-    std::vector<float>& xs = scratch(0);
-    std::vector<float>& ys = scratch(1);
+    CacheAlignedVector<float>& xs = scratch(0);
+    CacheAlignedVector<float>& ys = scratch(1);
     if (xs.size() < static_cast<size_t>(k_total * strip)) xs.resize(static_cast<size_t>(k_total * strip));
     if (ys.size() < static_cast<size_t>(chunk_panels * view.r * strip))
       ys.resize(static_cast<size_t>(chunk_panels * view.r * strip));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/kernel_registry_i8.h"
+#include "core/aligned_vector.h"
 #include "ops/conv2d.h"
 #include "ops/qactivations.h"
 #include "runtime/threads.h"
@@ -23,8 +24,8 @@ namespace {
 // 128-column 1x4 strip runs as 4-vector tails (measured level with 128-pixel tiles on ResNet-50).
 constexpr int64_t kTileColumns = 64;
 
-std::vector<uint8_t>& scratch(int i) {
-  thread_local std::vector<uint8_t> buffers[2];
+CacheAlignedVector<uint8_t>& scratch(int i) {
+  thread_local CacheAlignedVector<uint8_t> buffers[2];
   return buffers[i];
 }
 
@@ -129,8 +130,8 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
   out.act = ep.kernel_act();
   out.out_inv_scale = 1.0f / io.y_params.scale;
   out.out_zero_point = io.y_params.zero_point;
-  std::vector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W), unless x is uint8
-  std::vector<uint8_t>& xt = scratch(1);  // one group's K x M groups-of-4 matrix
+  CacheAlignedVector<uint8_t>& xq = scratch(0);  // the quantized image (C_in x H x W), unless x is uint8
+  CacheAlignedVector<uint8_t>& xt = scratch(1);  // one group's K x M groups-of-4 matrix
   // xt is cut into tiles of kTileColumns pixels, each its own K x kTileColumns matrix: a kernel
   // strip then reads one contiguous run (prefetchable, no 4K-aliased stride of a whole plane).
   const int64_t kgroups = (k_g + 3) / 4, tiles = (pixels + kTileColumns - 1) / kTileColumns;

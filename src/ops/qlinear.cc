@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/kernel_registry.h"
+#include "core/aligned_vector.h"
 #include "config/kernel_registry_i8.h"
 #include "ops/planner.h"
 #include "ops/qactivations.h"
@@ -47,8 +48,8 @@ int useful_threads(const QPanelView& v, int64_t m) {
 }
 
 template <typename T>
-std::vector<T>& scratch(int i) {
-  thread_local std::vector<T> buffers[3];
+CacheAlignedVector<T>& scratch(int i) {
+  thread_local CacheAlignedVector<T> buffers[3];
   return buffers[i];
 }
 
@@ -66,7 +67,7 @@ Status few_rows(const QLinearPlan& plan, const QPanelPack& pack, bool dense, con
   const QPanelView v = pack.view();
   const QGemvFn fn = dense ? select_qs8_gemv()->fn : select_qs8_spmv()->fn;
   const int64_t ldq = v.groups * 4 + 64;
-  std::vector<uint8_t>& xq = scratch<uint8_t>(0);
+  CacheAlignedVector<uint8_t>& xq = scratch<uint8_t>(0);
   if (xq.size() < static_cast<size_t>(m * ldq)) xq.resize(static_cast<size_t>(m * ldq));
   quantize_u8_padded(x, m, w.cols, w.cols, 1.0f / plan.x.scale, plan.x.zero_point, xq.data(), ldq);
   const uint8_t* xqp = xq.data();
@@ -132,8 +133,8 @@ Status qlinear_forward(const QLinearPlan& plan, const float* x, int64_t m, Epilo
   const int64_t groups = v.groups, n_total = w.rows;
   const int64_t strip = std::min(qxt_ldx(m), std::max<int64_t>(16, kStripBytes / (groups * 4) / 16 * 16));
   const int64_t ldx = qxt_ldx(strip);
-  std::vector<uint8_t>& xq = scratch<uint8_t>(0);  // strip rows, row-major, K padded to groups * 4
-  std::vector<uint8_t>& xt = scratch<uint8_t>(1);  // the same in the kernels' layout
+  CacheAlignedVector<uint8_t>& xq = scratch<uint8_t>(0);  // strip rows, row-major, K padded to groups * 4
+  CacheAlignedVector<uint8_t>& xt = scratch<uint8_t>(1);  // the same in the kernels' layout
   if (xq.size() < static_cast<size_t>(strip * groups * 4)) xq.resize(static_cast<size_t>(strip * groups * 4));
   if (xt.size() < static_cast<size_t>(ldx * groups * 4)) xt.resize(static_cast<size_t>(ldx * groups * 4));
   uint8_t* xqp = xq.data();
@@ -145,7 +146,7 @@ Status qlinear_forward(const QLinearPlan& plan, const float* x, int64_t m, Epilo
   const float inv_scale = 1.0f / plan.x.scale;
   parallel_run(threads, [&](int t, int nt) {
     const int64_t p0 = split_qpanels(v, 0, v.panels, t, nt), p1 = split_qpanels(v, 0, v.panels, t + 1, nt);
-    std::vector<float>& ys = scratch<float>(2);
+    CacheAlignedVector<float>& ys = scratch<float>(2);
     if (ys.size() < static_cast<size_t>(chunk_panels * v.r * ldx)) ys.resize(static_cast<size_t>(chunk_panels * v.r * ldx));
     for (int64_t m0 = 0; m0 < m; m0 += strip) {
       const int64_t ms = std::min(strip, m - m0);

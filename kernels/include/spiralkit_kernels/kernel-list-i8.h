@@ -39,6 +39,7 @@
 #define SPIRALKIT_ARM_QS8_GEMM(X) X(spiralkit_qs8_gemm_ukernel_4x4__neondot, kNeonDot, 4, 16)
 #define SPIRALKIT_ARM_QS8_SPMV(X) X(spiralkit_qs8_spmv_ukernel_1x4__neondot, kNeonDot, 1, 1)
 #define SPIRALKIT_ARM_QS8_GEMV(X) X(spiralkit_qs8_gemv_ukernel_4x4__neondot, kNeonDot, 4, 1)
+#define SPIRALKIT_ARM_QU8_VQUANT(X) X(spiralkit_qu8_vquant_ukernel__neon, kNeon, 1, 4)
 #else
 #define SPIRALKIT_ARM_QS8_SPMM(X)
 #define SPIRALKIT_ARM_QS8_GEMM(X)
