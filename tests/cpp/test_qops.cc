@@ -135,7 +135,10 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                       {8, 8, 6, 6, 3, 1, 2, 2, 2},  {6, 6, 7, 8, 3, 1, 1, 1, 6}, {4, 8, 5, 5, 1, 2, 0, 1, 1},
                       {6, 6, 5, 5, 5, 2, 2, 1, 6},  {3, 8, 20, 21, 7, 2, 3, 1, 1},
                       // Pixel counts across the driver's 64-pixel tiles: exactly two, two and a tail.
-                      {4, 8, 16, 8, 3, 1, 1, 1, 1}, {8, 16, 12, 12, 1, 1, 0, 1, 1}};
+                      {4, 8, 16, 8, 3, 1, 1, 1, 1}, {8, 16, 12, 12, 1, 1, 0, 1, 1},
+                      // Padding wider than the kernel reach, rows crossing tiles, 1x1 with K % 4, strided unpadded.
+                      {4, 4, 3, 4, 3, 1, 3, 1, 1},  {5, 8, 9, 30, 3, 1, 1, 1, 1}, {7, 8, 11, 9, 1, 1, 0, 1, 1},
+                      {6, 4, 10, 13, 3, 2, 0, 1, 1}};
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
