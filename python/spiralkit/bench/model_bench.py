@@ -369,8 +369,9 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
     :func:`spiralkit.bench.ort_int8.quantize_ort_int8` of ``onnx_path``); ``"spiralkit_int8"`` compiles
     ``onnx_path`` with ``quantize="int8", calibration=int8_calibration`` (skipped where ``compile`` has
     no ``quantize=``). Both must be within ``int8_tol`` (relative to ``max|ref|``, like ``tol``) of ONNX
-    Runtime fp32; ``spiralkit_int8`` also records its error against ``ort_int8``. Records then carry
-    ``speedup_vs_ort_int8`` too.
+    Runtime fp32 (``ort_int8`` outside it is reported ``status: "refused"`` with its error and not
+    timed: a peer's wrong answer is no baseline; ``spiralkit_int8`` outside it raises); ``spiralkit_int8``
+    also records its error against ``ort_int8``. Records then carry ``speedup_vs_ort_int8`` too.
     """
     import torch
 
@@ -475,6 +476,15 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
         info[e]["rel_err_vs_onnxruntime"] = err
         say(f"  {e:12s} max rel err vs onnxruntime {err:.2e}")
         limit = int8_tol if e in INT8_ENGINES else tol
+        if not err <= limit and e == "ort_int8":
+            # A peer's int8 quantization that changes the answer this much is no baseline: it is
+            # reported as refused (with its error) and left out of the timing; the others still run.
+            info[e] = {"status": "refused", "rel_err_vs_onnxruntime": err,
+                       "reason": f"its output differs from ONNX Runtime fp32 by {err:.3e} of max|ref| "
+                                 f"(tolerance {limit:g}): not a baseline"}
+            del runners[e]
+            say(f"  {e:12s} refused as a baseline: {info[e]['reason']}")
+            continue
         if not err <= limit:
             raise OutputMismatch(f"{result['model']}: {e} output differs from onnxruntime by {err:.3e} "
                                  f"(relative to max|ref|; tolerance {limit:g})")

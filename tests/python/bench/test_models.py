@@ -1,6 +1,7 @@
 """The model benchmark's reference models, pruning, ONNX export and harness (correctness only, no timings)."""
 
 import collections
+import copy
 
 import numpy as np
 import pytest
@@ -204,6 +205,24 @@ def test_bench_model_fails_on_a_wrong_output(tmp_path, monkeypatch):
                         raising=False)
     with pytest.raises(B.OutputMismatch, match="spiralkit"):
         B.bench_model(path, model, x, rounds=1, calls=1, warmup=0, memory=False, echo=None)
+
+
+def test_bench_model_refuses_a_wrong_ort_int8_baseline_and_times_the_rest(tmp_path):
+    """A peer int8 file that changes the answer is reported refused (with its error), not timed,
+    and does not stop the other engines' rows."""
+    path, model, x = _tiny(tmp_path)
+    wrong = copy.deepcopy(model)
+    with torch.no_grad():
+        for prm in wrong.parameters():
+            prm.mul_(1.5)
+    wrong_path = M.export_onnx(wrong, x, tmp_path / "wrong.onnx")
+    res = B.bench_model(path, model, x, engines=("onnxruntime", "ort_int8"), ort_int8_path=wrong_path,
+                        rounds=1, calls=1, warmup=0, memory=False, gap_s=0, echo=None)
+    ort8 = res["engines"]["ort_int8"]
+    assert ort8["status"] == "refused" and ort8["rel_err_vs_onnxruntime"] > 0.1 and "not a baseline" in ort8["reason"]
+    assert "median_ms" not in ort8
+    assert res["engines"]["onnxruntime"]["status"] == "ok" and res["engines"]["onnxruntime"]["median_ms"] > 0
+    assert "refused" in B.format_table(res)
 
 
 def test_bench_model_runs_without_spiralkit_compile(tmp_path, monkeypatch):
