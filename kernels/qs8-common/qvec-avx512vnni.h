@@ -17,6 +17,7 @@ struct QVecAvx512Vnni {
   static constexpr int W = 16;
   static constexpr int32_t kXorBias = 0;  // activations used as they are
   static I zero() { return _mm512_setzero_si512(); }
+  static I add(I a, I b) { return _mm512_add_epi32(a, b); }
   static I load_x(const uint8_t* p) { return _mm512_loadu_si512(p); }
   static I bcast_w(const int8_t* p) {
     int32_t v;

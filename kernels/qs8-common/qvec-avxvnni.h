@@ -16,6 +16,7 @@ struct QVecAvxVnni {
   static constexpr int W = 8;
   static constexpr int32_t kXorBias = 0;
   static I zero() { return _mm256_setzero_si256(); }
+  static I add(I a, I b) { return _mm256_add_epi32(a, b); }
   static I load_x(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static I bcast_w(const int8_t* p) {
     int32_t v;

@@ -17,6 +17,7 @@ struct QVecNeonDot {
   static constexpr int W = 4;
   static constexpr int32_t kXorBias = 128;
   static I zero() { return vdupq_n_s32(0); }
+  static I add(I a, I b) { return vaddq_s32(a, b); }
   static int8x16_t load_x(const uint8_t* p) {
     return vreinterpretq_s8_u8(veorq_u8(vld1q_u8(p), vdupq_n_u8(0x80)));
   }

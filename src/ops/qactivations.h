@@ -10,9 +10,6 @@ namespace spiralkit {
 constexpr int64_t kQXtColumnAlign = 16;
 inline int64_t qxt_ldx(int64_t m) { return (m + kQXtColumnAlign - 1) / kQXtColumnAlign * kQXtColumnAlign; }
 
-// y[i] = dequantize(quantize(x[i])): what an int8 kernel would read, in fp32 (y may alias x).
-void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y);
-
 inline uint8_t quantize_u8(float v, float inv_scale, int32_t zero_point);
 
 // x: m rows of k uint8 (row stride ldx_in) -> out[(g * ldx + i) * 4 + j]; columns past k and rows
