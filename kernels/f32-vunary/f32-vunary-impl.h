@@ -1,7 +1,5 @@
-// Elementwise activations and math over a float array, y = f(x) (y may alias x). Written once with
-// GCC/Clang vector extensions as wide as the file's ISA register (zmm, ymm, xmm or NEON q), so one
-// source serves every row of the family. Wider-than-native vectors are not an option: GCC 12 lowers
-// their comparisons (max, min, select) to one scalar compare and branch per lane.
+// Elementwise activations and math over a float array, y = f(x) (y may alias x). Written once over
+// simd/vext.h (vectors as wide as the file's ISA register), so one source serves every row.
 // exp is Cephes' expf polynomial (range reduction by ln 2); erf is Abramowitz & Stegun 7.1.26
 // (|error| <= 1.5e-7); GELU has its own cheaper erf (7.1.28, see vgelu), both well inside the 1e-5
 // that matching torch's erf form needs.
@@ -10,27 +8,10 @@
 #include <cstring>
 #include <cmath>
 
+#include "simd/vext.h"
 #include "spiralkit_kernels/kernel-list.h"
 
-// The 64-byte vector type crosses only internal (inlined) helpers, so the ABI note is moot.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 namespace {
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#elif defined(__AVX__)
-constexpr int kVecBytes = 32;
-#else
-constexpr int kVecBytes = 16;  // SSE2 (the x86 scalar row's baseline) or NEON
-#endif
-typedef float vf __attribute__((vector_size(kVecBytes)));
-typedef int32_t vi __attribute__((vector_size(kVecBytes)));
-constexpr int kLanes = kVecBytes / 4;
-
-inline vf select(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
-inline vf vmax(vf a, vf b) { return select(a > b, a, b); }
-inline vf vmin(vf a, vf b) { return select(a < b, a, b); }
-inline vf splat(float v) { return vf{} + v; }
 
 // exp(x) = 2^n * exp(r), r = x - n ln 2 (ln 2 in two parts), exp(r) by Cephes' polynomial; n is the
 // integer nearest x / ln 2 as a float (nf) and as an int (ni).

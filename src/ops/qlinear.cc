@@ -10,8 +10,8 @@
 #include <string>
 
 #include "config/kernel_registry.h"
-#include "core/aligned_vector.h"
 #include "config/kernel_registry_i8.h"
+#include "core/aligned_vector.h"
 #include "ops/planner.h"
 #include "ops/qactivations.h"
 #include "runtime/threads.h"
