@@ -138,7 +138,11 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                       {4, 8, 16, 8, 3, 1, 1, 1, 1}, {8, 16, 12, 12, 1, 1, 0, 1, 1},
                       // Padding wider than the kernel reach, rows crossing tiles, 1x1 with K % 4, strided unpadded.
                       {4, 4, 3, 4, 3, 1, 3, 1, 1},  {5, 8, 9, 30, 3, 1, 1, 1, 1}, {7, 8, 11, 9, 1, 1, 0, 1, 1},
-                      {6, 4, 10, 13, 3, 2, 0, 1, 1}};
+                      {6, 4, 10, 13, 3, 2, 0, 1, 1},
+                      // Phase planes: output rows wider than a tile, stride 3 (nine phases, some unread),
+                      // dilated and strided, a 1x1 stride 2 that reads one phase of four.
+                      {3, 8, 9, 150, 3, 1, 1, 1, 1}, {4, 8, 13, 11, 3, 3, 1, 1, 1}, {4, 4, 12, 12, 3, 2, 2, 2, 1},
+                      {8, 8, 9, 10, 1, 2, 0, 1, 1}};
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
@@ -175,6 +179,13 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         // Integer reference: direct loops over the quantized input, padding = zero point.
         std::vector<uint8_t> xq(x.size());
         spiralkit::quantize_u8_rows(x.data(), static_cast<int64_t>(x.size()), 1.0f / 0.009f, 120, xq.data());
+        // The same layer between int8 neighbours: uint8 in (xq), uint8 out requantized (y_params).
+        std::vector<uint8_t> yq(y.size());
+        spiralkit::QConvIo io;
+        io.x_u8 = xq.data();
+        io.y_u8 = yq.data();
+        io.y_params = {0.04f, 3};
+        REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, io, ep).ok());
         std::vector<int8_t> q(static_cast<size_t>(g.cout * kred));
         w->to_dense(q.data());
         spiralkit::QOutput out;
@@ -198,11 +209,18 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                     }
                 float want;
                 spiralkit::qs8_store(out, n, static_cast<int32_t>(acc), &want, nullptr);
-                const float got = y[((b * g.cout + n) * o.out_h + oh) * o.out_w + ow];
+                const int64_t at = ((b * g.cout + n) * o.out_h + oh) * o.out_w + ow;
                 CAPTURE(g.k);
+                CAPTURE(g.stride);
                 CAPTURE(g.groups);
                 CAPTURE(threads);
-                REQUIRE(std::memcmp(&got, &want, 4) == 0);
+                REQUIRE(std::memcmp(&y[at], &want, 4) == 0);
+                spiralkit::QOutput out_u8 = out;
+                out_u8.out_inv_scale = 1.0f / 0.04f;
+                out_u8.out_zero_point = 3;
+                uint8_t want_u8 = 0;
+                spiralkit::qs8_store(out_u8, n, static_cast<int32_t>(acc), nullptr, &want_u8);
+                REQUIRE(yq[at] == want_u8);
               }
       }
 }
