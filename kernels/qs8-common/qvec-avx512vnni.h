@@ -39,6 +39,7 @@ struct QVecAvx512Vnni {
     const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
     const F f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_set1_epi32(corr)));
     F v = _mm512_fmadd_ps(f, _mm512_set1_ps(o.scale[n]), _mm512_set1_ps(o.bias ? o.bias[n] : 0.0f));
+    if (yf && o.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, o.residual + (yf - o.residual_base)));
     if (o.act != spiralkit::Activation::kNone) v = _mm512_max_ps(v, _mm512_setzero_ps());
     if (o.act == spiralkit::Activation::kRelu6) v = _mm512_min_ps(v, _mm512_set1_ps(6.0f));
     if (yf) {

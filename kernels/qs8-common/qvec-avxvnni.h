@@ -40,6 +40,16 @@ struct QVecAvxVnni {
                     int count) {
     const F f = _mm256_cvtepi32_ps(_mm256_add_epi32(acc, _mm256_set1_epi32(corr)));
     F v = _mm256_fmadd_ps(f, _mm256_set1_ps(o.scale[n]), _mm256_set1_ps(o.bias ? o.bias[n] : 0.0f));
+    if (yf && o.residual) {
+      const float* res = o.residual + (yf - o.residual_base);
+      if (count == W) {
+        v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+      } else {
+        alignas(32) float tmp[W] = {};
+        std::memcpy(tmp, res, sizeof(float) * count);
+        v = _mm256_add_ps(v, _mm256_load_ps(tmp));
+      }
+    }
     if (o.act != spiralkit::Activation::kNone) v = _mm256_max_ps(v, _mm256_setzero_ps());
     if (o.act == spiralkit::Activation::kRelu6) v = _mm256_min_ps(v, _mm256_set1_ps(6.0f));
     if (yf) {

@@ -33,6 +33,16 @@ struct QVecNeonDot {
                     int count) {
     const F f = vcvtq_f32_s32(vaddq_s32(acc, vdupq_n_s32(corr)));
     F v = vfmaq_f32(vdupq_n_f32(o.bias ? o.bias[n] : 0.0f), f, vdupq_n_f32(o.scale[n]));
+    if (yf && o.residual) {
+      const float* res = o.residual + (yf - o.residual_base);
+      if (count == W) {
+        v = vaddq_f32(v, vld1q_f32(res));
+      } else {
+        float tmp[W] = {};
+        std::memcpy(tmp, res, sizeof(float) * count);
+        v = vaddq_f32(v, vld1q_f32(tmp));
+      }
+    }
     if (o.act != spiralkit::Activation::kNone) v = vmaxq_f32(v, vdupq_n_f32(0.0f));
     if (o.act == spiralkit::Activation::kRelu6) v = vminq_f32(v, vdupq_n_f32(6.0f));
     if (yf) {

@@ -31,6 +31,8 @@ namespace {
 // Pixels per xt tile: the dense AVX-512 strip (4 vectors of 16); narrower strips divide it, and the
 // 128-column 1x4 strip runs as 4-vector tails (measured level with 128-pixel tiles on ResNet-50).
 constexpr int64_t kTileColumns = 64;
+// Tiles per post-kernel activation pass (GELU-like activations; the residual is in the kernels).
+constexpr int64_t kApplyTiles = 8;
 
 CacheAlignedVector<uint8_t>& scratch(int i) {
   thread_local CacheAlignedVector<uint8_t> buffers[3];
@@ -209,6 +211,16 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
   out.act = ep.kernel_act();
   out.out_inv_scale = 1.0f / io.y_params.scale;
   out.out_zero_point = io.y_params.zero_point;
+  // On the K x M path the residual rides in the kernels' store (y's layout is the residual's), the
+  // activation after it: a separate pass over a 56 x 56 bottleneck output cost as much as the
+  // kernel. Depthwise planes and GELU-like activations keep the post-kernel pass.
+  Epilogue post = ep;
+  if (!plan.depthwise && io.y && ep.residual && qs8_activation_supported(ep.act)) {
+    out.residual = ep.residual;
+    out.residual_base = io.y;
+    out.act = ep.act;
+    post.residual = nullptr;
+  }
   // 1x1 stride 1 unpadded: K rows are the input channels' planes; otherwise wide columns.
   const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
                       s.pad_w == 0;
@@ -328,8 +340,12 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
               a.ldy = pixels;
               // The group's K columns are the whole of this tile: panel column groups index it directly.
               spmm(v, q0, q1, a);
-              // Residual / post-kernel activation on the tile just written, while it is in cache.
-              if (yimg) ep.apply(yimg + n0 * pixels + m0, pixels, n1 - n0, ms);
+              // A post-kernel activation on the tiles just written, while they are in cache,
+              // kApplyTiles at a time (per tile, 64-column rows made it a call per row and tile).
+              if (yimg && post.post() && ((tile + 1) % kApplyTiles == 0 || tile + 1 == tiles)) {
+                const int64_t c0 = (tile / kApplyTiles) * kApplyTiles * kTileColumns;
+                post.apply(yimg + n0 * pixels + c0, pixels, n1 - n0, m0 + ms - c0);
+              }
             }
           }
           if (nt > 1) {

@@ -186,6 +186,13 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         io.y_u8 = yq.data();
         io.y_params = {0.04f, 3};
         REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, io, ep).ok());
+        // And with a residual (fused into the kernels' store on the K x M path), then ReLU.
+        const std::vector<float> res = spiralkit_test::random_vector(static_cast<int64_t>(y.size()), seed++);
+        spiralkit::Epilogue ep_res = ep;
+        ep_res.residual = res.data();
+        ep_res.act = Activation::kRelu;
+        std::vector<float> y_res(y.size());
+        REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, x.data(), ep_res, y_res.data()).ok());
         std::vector<int8_t> q(static_cast<size_t>(g.cout * kred));
         w->to_dense(q.data());
         spiralkit::QOutput out;
@@ -221,6 +228,9 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                 uint8_t want_u8 = 0;
                 spiralkit::qs8_store(out_u8, n, static_cast<int32_t>(acc), nullptr, &want_u8);
                 REQUIRE(yq[at] == want_u8);
+                float v = std::fma(static_cast<float>(acc), out.scale[n], bias[n]) + res[at];
+                v = v > 0.0f ? v : 0.0f;
+                REQUIRE(std::memcmp(&y_res[at], &v, 4) == 0);
               }
       }
 }

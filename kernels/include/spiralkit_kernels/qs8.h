@@ -35,8 +35,9 @@ struct QPanelView {
 };
 
 // What happens after the int32 accumulation, per output row n (indices absolute):
-//   v = fma(float(acc), scale[n], bias ? bias[n] : 0), then act (kNone, kRelu or kRelu6 only),
-//   then either y_f32 = v, or y_u8 = clamp(nearbyint(v * out_inv_scale) + out_zero_point, 0, 255).
+//   v = fma(float(acc), scale[n], bias ? bias[n] : 0), plus the residual (fp32 output only), then
+//   act (kNone, kRelu or kRelu6 only), then either y_f32 = v, or
+//   y_u8 = clamp(nearbyint(v * out_inv_scale) + out_zero_point, 0, 255).
 struct QOutput {
   const float* scale = nullptr;   // [rows]: x_scale * w_scale[n]
   const float* bias = nullptr;    // [rows] or null
@@ -45,6 +46,10 @@ struct QOutput {
   uint8_t* y_u8 = nullptr;
   float out_inv_scale = 1.0f;
   int32_t out_zero_point = 0;
+  // Optional, with y_f32: the element stored at yf gets residual[yf - residual_base] added (the
+  // residual has the layout of the output array that starts at residual_base).
+  const float* residual = nullptr;
+  const float* residual_base = nullptr;
 };
 
 // Activations as "K x M in groups of 4" (the int8 twin of XtArgs): row i, K column 4g + j at
@@ -94,11 +99,13 @@ using QU8QuantFn = void (*)(const float* x, int64_t n, float inv_scale, int32_t 
 inline bool qs8_activation_supported(Activation act) {
   return act == Activation::kNone || act == Activation::kRelu || act == Activation::kRelu6;
 }
-inline float qs8_dequantize(int32_t acc, float scale, float bias, Activation act) {
-  float v = std::fma(static_cast<float>(acc), scale, bias);
+inline float qs8_activate(float v, Activation act) {
   if (act == Activation::kRelu || act == Activation::kRelu6) v = v > 0.0f ? v : 0.0f;
   if (act == Activation::kRelu6) v = v < 6.0f ? v : 6.0f;
   return v;
+}
+inline float qs8_dequantize(int32_t acc, float scale, float bias, Activation act) {
+  return qs8_activate(std::fma(static_cast<float>(acc), scale, bias), act);
 }
 inline uint8_t qs8_requantize(float v, float inv_scale, int32_t zero_point) {
   float t = v * inv_scale;
@@ -108,7 +115,12 @@ inline uint8_t qs8_requantize(float v, float inv_scale, int32_t zero_point) {
   return static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(t)) + zero_point);
 }
 inline void qs8_store(const QOutput& o, int64_t n, int32_t acc, float* yf, uint8_t* yq) {
-  const float v = qs8_dequantize(acc, o.scale[n], o.bias ? o.bias[n] : 0.0f, o.act);
+  const float bias = o.bias ? o.bias[n] : 0.0f;
+  if (yf && o.residual) {
+    *yf = qs8_activate(std::fma(static_cast<float>(acc), o.scale[n], bias) + o.residual[yf - o.residual_base], o.act);
+    return;
+  }
+  const float v = qs8_dequantize(acc, o.scale[n], bias, o.act);
   if (yf) *yf = v; else *yq = qs8_requantize(v, o.out_inv_scale, o.out_zero_point);
 }
 
