@@ -273,6 +273,8 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
   inst->uint8 = uint8_values(g_, int8_conv);
   for (size_t i = 0; i < g_.nodes.size(); ++i)
     if (int8_conv[i] && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f) inst->nodes[i].kernel += ", writes uint8";
+    else if (uint8_transparent(g_.nodes[i]) && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f)
+      inst->nodes[i].kernel = "uint8";
   SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory, fused));
   *out = std::move(inst);
   return Status::Ok();
@@ -434,7 +436,13 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       channel_affine_forward(in(0), y, ys[0], ys[1], inner, affine_[i].first.data(), affine_[i].second.data());
       return Status::Ok();
     }
-    case OpKind::kMaxPool: max_pool_forward(in(0), ishape(0), n.ints, y, ys); return Status::Ok();
+    case OpKind::kMaxPool:
+      if (inst.uint8[n.inputs[0]].scale != 0.0f)  // between int8 convolutions (plan_i8.h)
+        max_pool_u8_forward(static_cast<const uint8_t*>(ptr[n.inputs[0]]), ishape(0), n.ints,
+                            static_cast<uint8_t*>(ptr[n.outputs[0]]), ys);
+      else
+        max_pool_forward(in(0), ishape(0), n.ints, y, ys);
+      return Status::Ok();
     case OpKind::kAvgPool: avg_pool_forward(in(0), ishape(0), n.ints, y, ys); return Status::Ok();
     case OpKind::kGlobalAvgPool: global_avg_pool_forward(in(0), ishape(0), y); return Status::Ok();
     case OpKind::kReshape:

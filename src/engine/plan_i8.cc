@@ -28,33 +28,51 @@ std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, Plan
 }
 
 std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv) {
-  std::vector<QuantParams> out(g.values.size(), QuantParams{0.0f, 0});
-  std::vector<int> producer(g.values.size(), -1);
+  const QuantParams fp32{0.0f, 0}, refused{-1.0f, 0};
+  std::vector<int> producer(g.values.size(), -1);  // the int8 convolution that may write it as uint8
   for (size_t i = 0; i < g.nodes.size(); ++i)
     if (int8_conv[i] & kWritesUint8) producer[g.nodes[i].outputs[0]] = static_cast<int>(i);
-  std::vector<char> ok(g.values.size(), 1);
+  std::vector<int> uses(g.values.size(), 0);
+  for (const Node& n : g.nodes)
+    for (int v : n.inputs)
+      if (v >= 0) ++uses[v];
+  // The parameters every use of v reads it with as uint8: scale 0 until one is seen, -1 refused.
+  std::vector<QuantParams> want(g.values.size(), fp32);
+  auto read_as = [&](int v, const QuantParams& x) {
+    if (want[v].scale < 0.0f) return;
+    if (want[v].scale == 0.0f) want[v] = x;
+    else if (want[v].scale != x.scale || want[v].zero_point != x.zero_point) want[v] = refused;
+  };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int v = n.inputs[k];
-      if (v < 0 || producer[v] < 0 || !ok[v]) continue;
-      if (k != 0 || !(int8_conv[i] & kReadsUint8)) {
-        ok[v] = 0;
-        continue;
-      }
-      const QuantParams& x = g.weights[n.weight].quant->layer.x;
-      if (out[v].scale == 0.0f) {
-        out[v] = x;
-      } else if (out[v].scale != x.scale || out[v].zero_point != x.zero_point) {
-        ok[v] = 0;
-      }
+      if (v < 0) continue;
+      if (k == 0 && (int8_conv[i] & kReadsUint8)) read_as(v, g.weights[n.weight].quant->layer.x);
+      else if (!uint8_transparent(n)) want[v] = refused;  // a pass-through use is settled below
     }
   }
-  for (int v : g.outputs) ok[v] = 0;
+  for (int v : g.outputs) want[v] = refused;
+  std::vector<QuantParams> out(g.values.size(), fp32);
+  // A MaxPool between them passes uint8 through when its output is read as uint8 by int8
+  // convolutions only and its input is written by one and read by nothing else: both values take
+  // the consumers' parameters. Otherwise its input stays fp32.
+  for (const Node& n : g.nodes) {
+    if (!uint8_transparent(n)) continue;
+    const int x = n.inputs[0], y = n.outputs[0];
+    if (want[y].scale > 0.0f && producer[x] >= 0 && uses[x] == 1 && want[x].scale == 0.0f) {
+      out[y] = want[y];
+      want[x] = want[y];
+    } else {
+      want[x] = refused;
+    }
+  }
   for (size_t v = 0; v < out.size(); ++v)
-    if (!ok[v]) out[v] = QuantParams{0.0f, 0};
+    if (producer[v] >= 0 && want[v].scale > 0.0f) out[v] = want[v];
   return out;
 }
+
+bool uint8_transparent(const Node& n) { return n.op == OpKind::kMaxPool && n.inputs.size() == 1; }
 
 Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const void* x, bool x_u8, const Epilogue& ep,
                           void* y, const QuantParams* y_u8) {

@@ -34,7 +34,11 @@ enum Int8ConvRole : char {
 // A value is uint8 when its producer has kWritesUint8 and every use is input 0 of a kReadsUint8
 // node with the same input parameters; graph outputs stay fp32. The requantizing epilogue is the
 // quantization the consumer would apply to the fp32 output, so results are bit-identical.
+// A MaxPool between such a producer and such consumers passes uint8 through: quantization is
+// monotonic, so the max of quantized values is the quantized max (bit-identical again).
 std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv);
+// Whether a node can run on uint8 values as they are (uint8 in, uint8 out, same parameters).
+bool uint8_transparent(const Node& n);
 
 // x / y are fp32, or uint8 where x_u8 / y_u8 (the uint8_values of the node's input / output) say so.
 Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const void* x, bool x_u8, const Epilogue& ep,

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/clones.h"
 #include "ops/row_reduce.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
@@ -23,66 +24,87 @@ void pool_planes(const float* x, const Shape& sx, const std::vector<int64_t>& p,
   });
 }
 
-}  // namespace
-
-// Separable: each input row is padded with -inf once and max-reduced horizontally into the output
-// columns (per kernel column, a strided pass the compiler vectorizes), then kernel rows are
-// max-reduced vertically. Per plane this is O(rows x cols x (kh + kw)) contiguous work.
-void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy) {
-  const int64_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], pt = p[4], pl = p[5], dh = p[8], dw = p[9];
-  const int64_t planes = sx[0] * sx[1], ih = sx[2], iw = sx[3], oh = sy[2], ow = sy[3];
-  // Widest padded row any window touches (ceil_mode may reach past the right pad).
-  const int64_t pw = std::max<int64_t>(pl + iw + p[7], (ow - 1) * sw + (kw - 1) * dw + 1);
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
-  // Common case (2x2 or 3x3 windows, no padding, every window inside): read x directly.
-  const bool inside = pt == 0 && pl == 0 && p[6] == 0 && p[7] == 0 && dh == 1 && dw == 1 &&
-                      (oh - 1) * sh + kh <= ih && (ow - 1) * sw + kw <= iw;
-  if (inside && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
-    parallel_run(threads, [&](int t, int nt) {
-      for (int64_t q = planes * t / nt; q < planes * (t + 1) / nt; ++q) {
-        const float* xp = x + q * ih * iw;
-        float* yp = y + q * oh * ow;
-        for (int64_t i = 0; i < oh; ++i) {
-          const float* r0 = xp + 2 * i * iw;
-          const float* r1 = r0 + iw;
-          float* yr = yp + i * ow;
-          for (int64_t j = 0; j < ow; ++j)
-            yr[j] = std::max(std::max(r0[2 * j], r0[2 * j + 1]), std::max(r1[2 * j], r1[2 * j + 1]));
-        }
-      }
-    });
+// Separable, one output row at a time: the kernel rows it covers are max-reduced vertically into
+// one padded row (contiguous), that row is split into its stride_w phases (phase s holds columns
+// s, s + sw, ...), and each output column is then the max of kw contiguous phase reads. Every pass
+// is a unit-stride loop (the stride-2 split is one gather pass), so uint8 vectorizes as well as
+// float; row-first strided reads of uint8 did not (ResNet-50's 3x3/2 pool: slower than fp32's).
+// T: float (padding -inf) or uint8 activations (padding 0, their smallest value: the max of a
+// window that holds one input element is then that of its elements, and quantization, monotonic,
+// commutes with it).
+template <class T>
+__attribute__((always_inline)) inline void max_rows_into(const T* row, int64_t n, T* acc) {
+  for (int64_t w = 0; w < n; ++w) acc[w] = acc[w] < row[w] ? row[w] : acc[w];  // std::max
+}
+template <class T>
+__attribute__((always_inline)) inline void split_phases(const T* row, int64_t phases, int64_t len, T* out) {
+  if (phases == 2) {
+    for (int64_t k = 0; k < len; ++k) {
+      out[k] = row[2 * k];
+      out[len + k] = row[2 * k + 1];
+    }
     return;
   }
+  for (int64_t s = 0; s < phases; ++s)
+    for (int64_t k = 0; k < len; ++k) out[s * len + k] = row[k * phases + s];
+}
+SPIRALKIT_CLONES void max_rows_into_f32(const float* row, int64_t n, float* acc) { max_rows_into(row, n, acc); }
+SPIRALKIT_CLONES void max_rows_into_u8(const uint8_t* row, int64_t n, uint8_t* acc) { max_rows_into(row, n, acc); }
+SPIRALKIT_CLONES void split_phases_f32(const float* row, int64_t phases, int64_t len, float* out) {
+  split_phases(row, phases, len, out);
+}
+SPIRALKIT_CLONES void split_phases_u8(const uint8_t* row, int64_t phases, int64_t len, uint8_t* out) {
+  split_phases(row, phases, len, out);
+}
+inline void max_rows_of(const float* r, int64_t n, float* a) { max_rows_into_f32(r, n, a); }
+inline void max_rows_of(const uint8_t* r, int64_t n, uint8_t* a) { max_rows_into_u8(r, n, a); }
+inline void phases_of(const float* r, int64_t p, int64_t len, float* o) { split_phases_f32(r, p, len, o); }
+inline void phases_of(const uint8_t* r, int64_t p, int64_t len, uint8_t* o) { split_phases_u8(r, p, len, o); }
+
+template <class T>
+void max_pool_planes(const T* x, const Shape& sx, const std::vector<int64_t>& p, T* y, const Shape& sy, T lowest) {
+  const int64_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], pt = p[4], pl = p[5], dh = p[8], dw = p[9];
+  const int64_t planes = sx[0] * sx[1], ih = sx[2], iw = sx[3], oh = sy[2], ow = sy[3];
+  // Columns of a phase: enough for every window of the row (ceil_mode may reach past the right pad).
+  const int64_t phase_len = ow + ((kw - 1) * dw) / sw + 1;
+  const int64_t pw = std::max<int64_t>(pl + iw, phase_len * sw);  // the padded row
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
   parallel_run(threads, [&](int t, int nt) {
-    thread_local std::vector<float> row, hmax;
-    row.resize(static_cast<size_t>(pw));
-    hmax.resize(static_cast<size_t>(ih * ow));
-    for (int64_t pl_i = planes * t / nt; pl_i < planes * (t + 1) / nt; ++pl_i) {
-      const float* xp = x + pl_i * ih * iw;
-      float* yp = y + pl_i * oh * ow;
-      for (int64_t h = 0; h < ih; ++h) {
-        std::fill(row.begin(), row.end(), -INFINITY);
-        std::copy(xp + h * iw, xp + (h + 1) * iw, row.begin() + pl);
-        float* hm = hmax.data() + h * ow;
-        const float* r = row.data();
-        for (int64_t j = 0; j < ow; ++j) hm[j] = r[j * sw];
-        for (int64_t b = 1; b < kw; ++b) {
-          const float* rb = r + b * dw;
-          for (int64_t j = 0; j < ow; ++j) hm[j] = std::max(hm[j], rb[j * sw]);
-        }
-      }
+    thread_local std::vector<T> vmax, phase;
+    vmax.resize(static_cast<size_t>(pw));
+    phase.resize(static_cast<size_t>(sw * phase_len));
+    for (int64_t q = planes * t / nt; q < planes * (t + 1) / nt; ++q) {
+      const T* xp = x + q * ih * iw;
+      T* yp = y + q * oh * ow;
       for (int64_t i = 0; i < oh; ++i) {
-        float* yr = yp + i * ow;
-        std::fill(yr, yr + ow, -INFINITY);
+        T* v = vmax.data();
+        std::fill(v, v + pw, lowest);
         for (int64_t a = 0; a < kh; ++a) {
           const int64_t h = i * sh - pt + a * dh;
-          if (h < 0 || h >= ih) continue;
-          const float* hm = hmax.data() + h * ow;
-          for (int64_t j = 0; j < ow; ++j) yr[j] = std::max(yr[j], hm[j]);
+          if (h >= 0 && h < ih) max_rows_of(xp + h * iw, iw, v + pl);
+        }
+        phases_of(v, sw, phase_len, phase.data());
+        T* yr = yp + i * ow;
+        const T* first = phase.data();
+        std::copy(first, first + ow, yr);
+        for (int64_t b = 1; b < kw; ++b) {
+          const int64_t col = b * dw;
+          max_rows_of(phase.data() + (col % sw) * phase_len + col / sw, ow, yr);
         }
       }
     }
   });
+}
+
+}  // namespace
+
+void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy) {
+  max_pool_planes<float>(x, sx, p, y, sy, -INFINITY);
+}
+
+void max_pool_u8_forward(const uint8_t* x, const Shape& sx, const std::vector<int64_t>& p, uint8_t* y,
+                         const Shape& sy) {
+  max_pool_planes<uint8_t>(x, sx, p, y, sy, 0);
 }
 
 // count_include_pad counts the padded positions inside the padded input (not the ceil_mode

@@ -37,6 +37,9 @@ void reduce_mean_forward(const float* x, const Shape& sx, uint32_t reduced, floa
 
 // --- pooling, NCHW (pool.cc); p = [kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, ceil, count_include_pad]
 void max_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy);
+// The same over uint8 activations (an int8 convolution's output, the next one's input).
+void max_pool_u8_forward(const uint8_t* x, const Shape& sx, const std::vector<int64_t>& p, uint8_t* y,
+                         const Shape& sy);
 void avg_pool_forward(const float* x, const Shape& sx, const std::vector<int64_t>& p, float* y, const Shape& sy);
 void global_avg_pool_forward(const float* x, const Shape& sx, float* y);
 

@@ -180,3 +180,44 @@ def test_int8_convolutions_hand_uint8_to_int8_convolutions_bit_exactly(tmp_path)
     for x in _batches(shape, 3, seed=21):
         np.testing.assert_array_equal(chained.run(x)[0], unchained.run(x)[0])
         assert rel_err(chained.run(x)[0], _ort(path, x)) < INT8_VS_FP32
+
+
+class PoolChain(torch.nn.Module):
+    """ResNet's stem shape: an int8 convolution, a padded strided MaxPool, int8 convolutions after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.pool = torch.nn.MaxPool2d(3, stride=2, padding=1)
+        self.c1 = torch.nn.Conv2d(16, 16, 3, padding=1)
+        self.c2 = torch.nn.Conv2d(16, 16, 1)
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        p = self.pool(torch.relu(self.stem(x)))
+        y = torch.relu(self.c1(p)) + self.c2(p)
+        return self.fc(y.mean(dim=(2, 3)))
+
+
+def test_max_pool_between_int8_convolutions_passes_uint8_through_bit_exactly(tmp_path):
+    import onnx
+
+    torch.manual_seed(5)
+    shape = (2, 3, 37, 29)  # odd sizes: the pool's padding on every border, tiles with tails
+    path = _export(PoolChain(), shape, tmp_path / "m.onnx")
+    calib = _batches(shape, 4)
+    chained = spiralkit.compile(path, calib[0], quantize="int8", calibration=calib)
+    layers = chained.layers()
+    assert [l["kernel"] for l in layers if l["op"] == "MaxPool"] == ["uint8"], layers
+    assert any(l["kernel"].endswith("writes uint8") for l in layers if l["op"] == "Conv2d"), layers
+    # The pool's output also a graph output: it stays fp32, the pool runs in fp32 and each
+    # convolution after it quantizes its input itself. max commutes with a monotone quantization,
+    # so both plans must agree exactly.
+    m = onnx.load(path)
+    pooled = next(n.output[0] for n in m.graph.node if n.op_type == "MaxPool")
+    m.graph.output.append(onnx.helper.make_empty_tensor_value_info(pooled))
+    unchained = spiralkit.compile(m, calib[0], quantize="int8", calibration=calib)
+    assert [l["kernel"] for l in unchained.layers() if l["op"] == "MaxPool"] != ["uint8"]
+    for x in _batches(shape, 3, seed=22):
+        np.testing.assert_array_equal(chained.run(x)[0], unchained.run(x)[0])
+        assert rel_err(chained.run(x)[0], _ort(path, x)) < INT8_VS_FP32
