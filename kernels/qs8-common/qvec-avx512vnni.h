@@ -39,7 +39,13 @@ struct QVecAvx512Vnni {
     const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
     const F f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_set1_epi32(corr)));
     F v = _mm512_fmadd_ps(f, _mm512_set1_ps(o.scale[n]), _mm512_set1_ps(o.bias ? o.bias[n] : 0.0f));
-    if (yf && o.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, o.residual + (yf - o.residual_base)));
+    if (o.residual) {
+      v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, o.residual + o.offset(yf, yq)));
+    } else if (o.residual_u8) {
+      const I r = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, o.residual_u8 + o.offset(yf, yq)));
+      const F rf = _mm512_cvtepi32_ps(_mm512_sub_epi32(r, _mm512_set1_epi32(o.residual_zero_point)));
+      v = _mm512_fmadd_ps(rf, _mm512_set1_ps(o.residual_scale), v);
+    }
     if (o.act != spiralkit::Activation::kNone) v = _mm512_max_ps(v, _mm512_setzero_ps());
     if (o.act == spiralkit::Activation::kRelu6) v = _mm512_min_ps(v, _mm512_set1_ps(6.0f));
     if (yf) {

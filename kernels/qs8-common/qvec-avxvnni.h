@@ -40,8 +40,8 @@ struct QVecAvxVnni {
                     int count) {
     const F f = _mm256_cvtepi32_ps(_mm256_add_epi32(acc, _mm256_set1_epi32(corr)));
     F v = _mm256_fmadd_ps(f, _mm256_set1_ps(o.scale[n]), _mm256_set1_ps(o.bias ? o.bias[n] : 0.0f));
-    if (yf && o.residual) {
-      const float* res = o.residual + (yf - o.residual_base);
+    if (o.residual) {
+      const float* res = o.residual + o.offset(yf, yq);
       if (count == W) {
         v = _mm256_add_ps(v, _mm256_loadu_ps(res));
       } else {
@@ -49,6 +49,12 @@ struct QVecAvxVnni {
         std::memcpy(tmp, res, sizeof(float) * count);
         v = _mm256_add_ps(v, _mm256_load_ps(tmp));
       }
+    } else if (o.residual_u8) {
+      alignas(16) uint8_t tmp[16] = {};
+      std::memcpy(tmp, o.residual_u8 + o.offset(yf, yq), count);
+      const I r = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(tmp)));
+      const F rf = _mm256_cvtepi32_ps(_mm256_sub_epi32(r, _mm256_set1_epi32(o.residual_zero_point)));
+      v = _mm256_fmadd_ps(rf, _mm256_set1_ps(o.residual_scale), v);
     }
     if (o.act != spiralkit::Activation::kNone) v = _mm256_max_ps(v, _mm256_setzero_ps());
     if (o.act == spiralkit::Activation::kRelu6) v = _mm256_min_ps(v, _mm256_set1_ps(6.0f));

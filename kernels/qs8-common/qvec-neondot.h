@@ -33,8 +33,8 @@ struct QVecNeonDot {
                     int count) {
     const F f = vcvtq_f32_s32(vaddq_s32(acc, vdupq_n_s32(corr)));
     F v = vfmaq_f32(vdupq_n_f32(o.bias ? o.bias[n] : 0.0f), f, vdupq_n_f32(o.scale[n]));
-    if (yf && o.residual) {
-      const float* res = o.residual + (yf - o.residual_base);
+    if (o.residual) {
+      const float* res = o.residual + o.offset(yf, yq);
       if (count == W) {
         v = vaddq_f32(v, vld1q_f32(res));
       } else {
@@ -42,6 +42,12 @@ struct QVecNeonDot {
         std::memcpy(tmp, res, sizeof(float) * count);
         v = vaddq_f32(v, vld1q_f32(tmp));
       }
+    } else if (o.residual_u8) {
+      uint8_t tmp[8] = {};
+      std::memcpy(tmp, o.residual_u8 + o.offset(yf, yq), count);
+      const int32x4_t r = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(tmp)))));
+      const F rf = vcvtq_f32_s32(vsubq_s32(r, vdupq_n_s32(o.residual_zero_point)));
+      v = vfmaq_f32(v, rf, vdupq_n_f32(o.residual_scale));
     }
     if (o.act != spiralkit::Activation::kNone) v = vmaxq_f32(v, vdupq_n_f32(0.0f));
     if (o.act == spiralkit::Activation::kRelu6) v = vminq_f32(v, vdupq_n_f32(6.0f));

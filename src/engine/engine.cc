@@ -14,6 +14,7 @@
 #include "ops/qactivations.h"
 #include "ops/tensor_math.h"
 #include "runtime/threads.h"
+#include "spiralkit_kernels/qs8.h"
 
 namespace spiralkit {
 namespace {
@@ -264,17 +265,23 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const Node& n = g_.nodes[i];
     if (n.op != OpKind::kConv2d || !g_.weights[n.weight].quant) continue;
-    if (!conv_runs_int8(conv_shape(n, inst->shapes.shapes[n.inputs[0]], inst->shapes.shapes[n.outputs[0]]))) continue;
-    Epilogue activation_only;
-    activation_only.act = static_cast<Activation>(n.ints[11]);
-    const bool kernel_epilogue = !has_residual(n) && !activation_only.post();
-    int8_conv[i] = (asymmetric_pads(n) ? 0 : kReadsUint8) | (kernel_epilogue ? kWritesUint8 : 0);
+    const ConvShape s = conv_shape(n, inst->shapes.shapes[n.inputs[0]], inst->shapes.shapes[n.outputs[0]]);
+    if (!conv_runs_int8(s)) continue;
+    const bool depthwise = s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels;
+    const bool act_in_kernel = qs8_activation_supported(static_cast<Activation>(n.ints[11]));
+    const bool residual_in_kernel = has_residual(n) && !depthwise && act_in_kernel;
+    const bool kernel_epilogue = act_in_kernel && (!has_residual(n) || residual_in_kernel);
+    int8_conv[i] = (asymmetric_pads(n) ? 0 : kReadsUint8) | (kernel_epilogue ? kWritesUint8 : 0) |
+                   (residual_in_kernel ? kResidualInKernel : 0);
   }
   inst->uint8 = uint8_values(g_, int8_conv);
-  for (size_t i = 0; i < g_.nodes.size(); ++i)
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    if ((int8_conv[i] & kResidualInKernel) && inst->uint8[g_.nodes[i].inputs[2]].scale != 0.0f)
+      inst->nodes[i].kernel += ", uint8 residual";
     if (int8_conv[i] && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f) inst->nodes[i].kernel += ", writes uint8";
     else if (uint8_transparent(g_.nodes[i]) && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f)
       inst->nodes[i].kernel = "uint8";
+  }
   SPIRALKIT_RETURN_IF_ERROR(plan_memory(g_, inst->shapes, ws, &inst->memory, fused));
   *out = std::move(inst);
   return Status::Ok();
@@ -379,9 +386,17 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.choice = choice_of(n);
       if (const auto& q = g_.weights[n.weight].quant) {
         if (conv_runs_int8(s)) {
-          const bool x_u8 = inst.uint8[n.inputs[0]].scale != 0.0f;
-          const QuantParams& yq = inst.uint8[n.outputs[0]];
-          return run_quantized_conv(*q, s, x_u8 ? ptr[n.inputs[0]] : x, x_u8, ep, y, yq.scale != 0.0f ? &yq : nullptr);
+          auto u8 = [&](int v) -> const QuantParams* { return v >= 0 && inst.uint8[v].scale != 0.0f ? &inst.uint8[v] : nullptr; };
+          QuantizedConvArgs a;
+          a.x_u8 = u8(n.inputs[0]) != nullptr;
+          a.x = a.x_u8 ? ptr[n.inputs[0]] : x;
+          a.y = y;
+          a.y_u8 = u8(n.outputs[0]);
+          if (has_residual(n) && (a.residual_u8 = u8(n.inputs[2]))) {
+            a.residual = static_cast<const uint8_t*>(ptr[n.inputs[2]]);
+            ep.residual = nullptr;
+          }
+          return run_quantized_conv(*q, s, a, ep);
         }
         const int64_t n_x = s.batch * s.in_channels * s.in_h * s.in_w;
         const float* xin = x;

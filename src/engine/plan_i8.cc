@@ -49,6 +49,7 @@ std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& i
       const int v = n.inputs[k];
       if (v < 0) continue;
       if (k == 0 && (int8_conv[i] & kReadsUint8)) read_as(v, g.weights[n.weight].quant->layer.x);
+      else if (k == 2 && (int8_conv[i] & kResidualInKernel)) continue;  // reads any parameters
       else if (!uint8_transparent(n)) want[v] = refused;  // a pass-through use is settled below
     }
   }
@@ -74,17 +75,20 @@ std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& i
 
 bool uint8_transparent(const Node& n) { return n.op == OpKind::kMaxPool && n.inputs.size() == 1; }
 
-Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const void* x, bool x_u8, const Epilogue& ep,
-                          void* y, const QuantParams* y_u8) {
+Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const QuantizedConvArgs& args, const Epilogue& ep) {
   QConvPlan plan;
   SPIRALKIT_RETURN_IF_ERROR(qconv2d_plan(q.layer, s, &plan));
   QConvIo io;
-  if (x_u8) io.x_u8 = static_cast<const uint8_t*>(x); else io.x = static_cast<const float*>(x);
-  if (y_u8) {
-    io.y_u8 = static_cast<uint8_t*>(y);
-    io.y_params = *y_u8;
+  if (args.x_u8) io.x_u8 = static_cast<const uint8_t*>(args.x); else io.x = static_cast<const float*>(args.x);
+  if (args.y_u8) {
+    io.y_u8 = static_cast<uint8_t*>(args.y);
+    io.y_params = *args.y_u8;
   } else {
-    io.y = static_cast<float*>(y);
+    io.y = static_cast<float*>(args.y);
+  }
+  if (args.residual_u8) {
+    io.residual_u8 = args.residual;
+    io.residual_params = *args.residual_u8;
   }
   return qconv2d_forward(plan, s.batch, io, ep);
 }

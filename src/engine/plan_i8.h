@@ -27,21 +27,34 @@ bool conv_runs_int8(const ConvShape& s);
 enum Int8ConvRole : char {
   kReadsUint8 = 1,   // an int8-running convolution whose input 0 the kernels read as it is
   kWritesUint8 = 2,  // an int8-running convolution whose whole epilogue is the kernel's own
+  kResidualInKernel = 4,  // ... whose residual (input 2) the kernels' store adds, from fp32 or uint8
 };
 
 // Per value: the parameters an int8 convolution writes it with as uint8, so that its consumers
 // quantize nothing and the tensor moves a quarter of the bytes (scale 0: the value stays fp32).
 // A value is uint8 when its producer has kWritesUint8 and every use is input 0 of a kReadsUint8
-// node with the same input parameters; graph outputs stay fp32. The requantizing epilogue is the
-// quantization the consumer would apply to the fp32 output, so results are bit-identical.
+// node with the same input parameters, or the residual of a kResidualInKernel node (at least one
+// use of the first kind); graph outputs stay fp32. The requantizing epilogue is the quantization
+// the consumer would apply to the fp32 output, so input-0 uses are bit-identical; a residual use
+// reads the quantized value where it read the fp32 one, as a quantized Add (QLinearAdd, the QDQ
+// Add of a quantized ResNet) does: one more rounding of the identity path, within the int8 error.
 // A MaxPool between such a producer and such consumers passes uint8 through: quantization is
 // monotonic, so the max of quantized values is the quantized max (bit-identical again).
 std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv);
 // Whether a node can run on uint8 values as they are (uint8 in, uint8 out, same parameters).
 bool uint8_transparent(const Node& n);
 
-// x / y are fp32, or uint8 where x_u8 / y_u8 (the uint8_values of the node's input / output) say so.
-Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const void* x, bool x_u8, const Epilogue& ep,
-                          void* y, const QuantParams* y_u8);
+// x / y / the residual are fp32, or uint8 where x_u8 / y_u8 / residual_u8 (the uint8_values of
+// the node's input, output and residual) say so; a uint8 residual is passed as residual, with
+// ep.residual null.
+struct QuantizedConvArgs {
+  const void* x = nullptr;
+  bool x_u8 = false;
+  void* y = nullptr;
+  const QuantParams* y_u8 = nullptr;
+  const uint8_t* residual = nullptr;
+  const QuantParams* residual_u8 = nullptr;
+};
+Status run_quantized_conv(const QuantizedWeight& q, const ConvShape& s, const QuantizedConvArgs& args, const Epilogue& ep);
 
 }  // namespace spiralkit

@@ -193,9 +193,17 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
   if (batch < 0) return Status::InvalidArgument("x: negative batch");
   if (!io.x == !io.x_u8) return Status::InvalidArgument("x: expected exactly one of fp32 / uint8");
   if (!io.y == !io.y_u8) return Status::InvalidArgument("y: expected exactly one of fp32 / uint8");
+  if (io.residual_u8) {
+    SPIRALKIT_RETURN_IF_ERROR(check_quant_params(io.residual_params, "residual"));
+    if (ep.residual) return Status::InvalidArgument("residual: expected at most one of fp32 / uint8");
+    if (plan.depthwise || !qs8_activation_supported(ep.act))
+      return Status::InvalidArgument("residual: a uint8 residual takes a non-depthwise convolution and ReLU/ReLU6");
+  }
   if (io.y_u8) {
     SPIRALKIT_RETURN_IF_ERROR(check_quant_params(io.y_params, "y"));
-    if (ep.post()) return Status::InvalidArgument("y: a uint8 output takes only a bias and ReLU/ReLU6");
+    const bool residual_in_kernel = !plan.depthwise && qs8_activation_supported(ep.act);
+    if (ep.post() && !(ep.residual && residual_in_kernel))
+      return Status::InvalidArgument("y: a uint8 output takes only a bias, ReLU/ReLU6 and a residual the kernels add");
   }
   const PackedWeightI8& w = *plan.layer->w;
   const QuantParams& xq_params = plan.layer->x;
@@ -211,13 +219,16 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
   out.act = ep.kernel_act();
   out.out_inv_scale = 1.0f / io.y_params.scale;
   out.out_zero_point = io.y_params.zero_point;
-  // On the K x M path the residual rides in the kernels' store (y's layout is the residual's), the
+  // On the K x M path the residual (fp32 or uint8) rides in the kernels' store (y's layout is the residual's), the
   // activation after it: a separate pass over a 56 x 56 bottleneck output cost as much as the
   // kernel. Depthwise planes and GELU-like activations keep the post-kernel pass.
   Epilogue post = ep;
-  if (!plan.depthwise && io.y && ep.residual && qs8_activation_supported(ep.act)) {
+  if (!plan.depthwise && (ep.residual || io.residual_u8) && qs8_activation_supported(ep.act)) {
     out.residual = ep.residual;
-    out.residual_base = io.y;
+    out.residual_u8 = io.residual_u8;
+    out.residual_scale = io.residual_params.scale;
+    out.residual_zero_point = io.residual_params.zero_point;
+    out.y_base = io.y ? static_cast<const void*>(io.y) : io.y_u8;
     out.act = ep.act;
     post.residual = nullptr;
   }

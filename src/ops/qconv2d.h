@@ -24,13 +24,17 @@ Status qconv2d_plan(const QLinearPlan& layer, const ConvShape& shape, QConvPlan*
 // x_u8: fp32 (quantized on entry) or uint8 already quantized with the layer's own input
 // parameters (what a producer's requantizing epilogue wrote: the same bytes quantizing its fp32
 // output would give). Exactly one of y / y_u8: fp32, or uint8 requantized to y_params, in which
-// case the epilogue may hold only a bias and ReLU/ReLU6 (no residual, no post-kernel activation).
+// case the epilogue may hold only a bias, ReLU/ReLU6 and a residual (no post-kernel activation).
+// The residual is ep.residual (fp32) or residual_u8 (uint8 with residual_params, dequantized in
+// the kernels' store), both NCHW like y; a uint8 residual takes a non-depthwise convolution.
 struct QConvIo {
   const float* x = nullptr;
   const uint8_t* x_u8 = nullptr;
   float* y = nullptr;
   uint8_t* y_u8 = nullptr;
   QuantParams y_params;
+  const uint8_t* residual_u8 = nullptr;
+  QuantParams residual_params;
 };
 Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, Epilogue ep);
 

@@ -193,6 +193,19 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         ep_res.act = Activation::kRelu;
         std::vector<float> y_res(y.size());
         REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, x.data(), ep_res, y_res.data()).ok());
+        // A uint8 residual (a bottleneck's identity path between int8 layers), uint8 out.
+        std::vector<uint8_t> res_u8(y.size());
+        for (size_t i = 0; i < res_u8.size(); ++i) res_u8[i] = static_cast<uint8_t>((i * 37 + seed) % 256);
+        std::vector<uint8_t> yq_res(y.size());
+        spiralkit::QConvIo io_res = io;
+        io_res.y_u8 = yq_res.data();
+        io_res.residual_u8 = res_u8.data();
+        io_res.residual_params = {0.02f, 17};
+        spiralkit::Epilogue ep_relu = ep;
+        ep_relu.act = Activation::kRelu;
+        const spiralkit::Status st_res = spiralkit::qconv2d_forward(plan, s.batch, io_res, ep_relu);
+        REQUIRE(st_res.ok() == !plan.depthwise);  // depthwise planes refuse it, by name
+        if (plan.depthwise) REQUIRE(st_res.message().find("residual") != std::string::npos);
         std::vector<int8_t> q(static_cast<size_t>(g.cout * kred));
         w->to_dense(q.data());
         spiralkit::QOutput out;
@@ -231,6 +244,11 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                 float v = std::fma(static_cast<float>(acc), out.scale[n], bias[n]) + res[at];
                 v = v > 0.0f ? v : 0.0f;
                 REQUIRE(std::memcmp(&y_res[at], &v, 4) == 0);
+                if (!plan.depthwise) {
+                  float u = std::fma(static_cast<float>(acc), out.scale[n], bias[n]);
+                  u = std::fma(static_cast<float>(int32_t(res_u8[at]) - 17), 0.02f, u);
+                  REQUIRE(yq_res[at] == spiralkit::qs8_requantize(u > 0.0f ? u : 0.0f, 1.0f / 0.04f, 3));
+                }
               }
       }
 }

@@ -35,8 +35,8 @@ struct QPanelView {
 };
 
 // What happens after the int32 accumulation, per output row n (indices absolute):
-//   v = fma(float(acc), scale[n], bias ? bias[n] : 0), plus the residual (fp32 output only), then
-//   act (kNone, kRelu or kRelu6 only), then either y_f32 = v, or
+//   v = fma(float(acc), scale[n], bias ? bias[n] : 0), plus the residual, then act (kNone, kRelu
+//   or kRelu6 only), then either y_f32 = v, or
 //   y_u8 = clamp(nearbyint(v * out_inv_scale) + out_zero_point, 0, 255).
 struct QOutput {
   const float* scale = nullptr;   // [rows]: x_scale * w_scale[n]
@@ -46,10 +46,21 @@ struct QOutput {
   uint8_t* y_u8 = nullptr;
   float out_inv_scale = 1.0f;
   int32_t out_zero_point = 0;
-  // Optional, with y_f32: the element stored at yf gets residual[yf - residual_base] added (the
-  // residual has the layout of the output array that starts at residual_base).
+  // Optional residual with the layout of the output array that starts at y_base (a float* or
+  // uint8_t*, whichever y is): the element stored at y gets residual[y - y_base] added, read as
+  // fp32 or, from uint8, as fma(float(r - residual_zero_point), residual_scale, v) (a bottleneck's
+  // identity path kept in uint8, as a quantized Add reads it; one explicit fma, so no compiler's
+  // contraction can make two rows differ). At most one of the two.
   const float* residual = nullptr;
-  const float* residual_base = nullptr;
+  const uint8_t* residual_u8 = nullptr;
+  float residual_scale = 0.0f;
+  int32_t residual_zero_point = 0;
+  const void* y_base = nullptr;
+  bool has_residual() const { return residual || residual_u8; }
+  // The offset of an output element from y_base (yf or yq is the element's pointer).
+  int64_t offset(const float* yf, const uint8_t* yq) const {
+    return yf ? yf - static_cast<const float*>(y_base) : yq - static_cast<const uint8_t*>(y_base);
+  }
 };
 
 // Activations as "K x M in groups of 4" (the int8 twin of XtArgs): row i, K column 4g + j at
@@ -104,9 +115,6 @@ inline float qs8_activate(float v, Activation act) {
   if (act == Activation::kRelu6) v = v < 6.0f ? v : 6.0f;
   return v;
 }
-inline float qs8_dequantize(int32_t acc, float scale, float bias, Activation act) {
-  return qs8_activate(std::fma(static_cast<float>(acc), scale, bias), act);
-}
 inline uint8_t qs8_requantize(float v, float inv_scale, int32_t zero_point) {
   float t = v * inv_scale;
   const float lo = static_cast<float>(-zero_point), hi = static_cast<float>(255 - zero_point);
@@ -114,13 +122,14 @@ inline uint8_t qs8_requantize(float v, float inv_scale, int32_t zero_point) {
   t = t < hi ? t : hi;
   return static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(t)) + zero_point);
 }
+inline float qs8_add_residual(const QOutput& o, int64_t i, float v) {
+  if (o.residual) return v + o.residual[i];
+  return std::fma(static_cast<float>(static_cast<int32_t>(o.residual_u8[i]) - o.residual_zero_point), o.residual_scale, v);
+}
 inline void qs8_store(const QOutput& o, int64_t n, int32_t acc, float* yf, uint8_t* yq) {
-  const float bias = o.bias ? o.bias[n] : 0.0f;
-  if (yf && o.residual) {
-    *yf = qs8_activate(std::fma(static_cast<float>(acc), o.scale[n], bias) + o.residual[yf - o.residual_base], o.act);
-    return;
-  }
-  const float v = qs8_dequantize(acc, o.scale[n], bias, o.act);
+  float v = std::fma(static_cast<float>(acc), o.scale[n], o.bias ? o.bias[n] : 0.0f);
+  if (o.has_residual()) v = qs8_add_residual(o, o.offset(yf, yq), v);
+  v = qs8_activate(v, o.act);
   if (yf) *yf = v; else *yq = qs8_requantize(v, o.out_inv_scale, o.out_zero_point);
 }
 

@@ -221,3 +221,40 @@ def test_max_pool_between_int8_convolutions_passes_uint8_through_bit_exactly(tmp
     for x in _batches(shape, 3, seed=22):
         np.testing.assert_array_equal(chained.run(x)[0], unchained.run(x)[0])
         assert rel_err(chained.run(x)[0], _ort(path, x)) < INT8_VS_FP32
+
+
+class Bottlenecks(torch.nn.Module):
+    """Two ResNet bottlenecks with identity shortcuts: each block's output feeds the next block's
+    first convolution and its residual add."""
+
+    def __init__(self, c=32, mid=8, blocks=3):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, c, 3, padding=1)
+        self.blocks = torch.nn.ModuleList(
+            torch.nn.Sequential(torch.nn.Conv2d(c, mid, 1), torch.nn.ReLU(), torch.nn.Conv2d(mid, mid, 3, padding=1),
+                                torch.nn.ReLU(), torch.nn.Conv2d(mid, c, 1)) for _ in range(blocks))
+        self.fc = torch.nn.Linear(c, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        for block in self.blocks:
+            x = torch.relu(block(x) + x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def test_identity_shortcuts_stay_uint8_within_the_int8_error_of_onnxruntime(tmp_path):
+    torch.manual_seed(6)
+    shape = (1, 3, 23, 21)
+    fp32 = _export(Bottlenecks(), shape, tmp_path / "m.onnx")
+    calib = _batches(shape, 6)
+    engine = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib)
+    kernels = [l["kernel"] for l in engine.layers() if l["op"] == "Conv2d"]
+    # Every block reads the stem's or the previous block's uint8 output as its residual; blocks 1
+    # and 2 write theirs as uint8, block 3 feeds the mean in fp32.
+    assert sum("uint8 residual" in k for k in kernels) == 3, kernels
+    assert sum("uint8 residual" in k and k.endswith("writes uint8") for k in kernels) == 2, kernels
+    qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
+    for x in _batches(shape, 3, seed=23):
+        got = engine.run(x)[0]
+        assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
+        assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
