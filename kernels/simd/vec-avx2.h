@@ -19,6 +19,7 @@ struct VecAvx2 {
   static void store_n(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
   // p[0], p[2], ..., p[14]: stride-2 lanes from two loads.

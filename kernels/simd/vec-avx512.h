@@ -18,6 +18,7 @@ struct VecAvx512 {
   static void store_n(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
   // p[0], p[2], ..., p[30]: stride-2 lanes from two loads.

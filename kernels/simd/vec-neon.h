@@ -36,6 +36,7 @@ struct VecNeon {
   template <int L>
   static T fma_lane(T w4, T x, T acc) { return vfmaq_laneq_f32(acc, x, w4, L); }
   static T add(T a, T b) { return vaddq_f32(a, b); }
+  static T mul(T a, T b) { return vmulq_f32(a, b); }
   static T max(T a, T b) { return vmaxq_f32(a, b); }
   static T min(T a, T b) { return vminq_f32(a, b); }
   // p[0], p[2], p[4], p[6]: one de-interleaving load (ld2) of 8 floats.

@@ -16,6 +16,7 @@ struct VecScalar {
   static void store_n(float* p, T v, int) { *p = v; }
   static T fma(T a, T b, T c) { return a * b + c; }
   static T add(T a, T b) { return a + b; }
+  static T mul(T a, T b) { return a * b; }
   static T max(T a, T b) { return a > b ? a : b; }
   static T min(T a, T b) { return a < b ? a : b; }
   static float sum(T a) { return a; }

@@ -215,7 +215,7 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       np.workspace_bytes = floats * 4;
       np.kernel = conv_kernel_name(w, s, choice_of(n));
       if (const auto& q = g_.weights[n.weight].quant)
-        np.kernel = conv_runs_int8(s) ? qconv_kernel_name(*q, s, choice_of(n)) : np.kernel + " (fp32: no vector int8 row)";
+        np.kernel = conv_runs_int8(s) ? qconv_kernel_name(*q, s, choice_of(n)) : np.kernel + " (fp32: faster than the int8 row)";
     } else if (n.op == OpKind::kLinear) {
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;

@@ -18,7 +18,7 @@ namespace {
 bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels; }
 }  // namespace
 
-bool conv_runs_int8(const ConvShape& s) { return !depthwise(s) || select_qs8_dwconv()->isa != Isa::kScalar; }
+bool conv_runs_int8(const ConvShape& s) { return !depthwise(s); }
 
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {
   if (depthwise(s))

@@ -17,10 +17,11 @@ namespace spiralkit {
 std::string qlinear_kernel_name(const QuantizedWeight& q, int64_t m, PlanChoice choice);
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice);
 
-// Whether a quantized convolution runs its int8 kernels at this shape. A depthwise convolution
-// does only where the int8 depthwise row is vectorized: the scalar row ran MobileNet-v2's 17
-// depthwise layers in 18 ms where the fp32 kernels take ~1 ms (Zen 4), so the plan keeps fp32
-// there (same input and output, no quantization error).
+// Whether a quantized convolution runs its int8 kernels at this shape: not a depthwise one. Its
+// vector int8 rows (qs8-dwconv, exact fp32 accumulation) took MobileNet-v2 int8 from 5.1 to
+// 9.7 ms (1 thread, Zen 4: ~0.45 ms for one 144-channel 56x56 layer, a generic tap loop), so the
+// plan keeps the fp32 depthwise kernels there (on the dequantized int8 weights and a
+// fake-quantized input: the int8 result up to float rounding).
 bool conv_runs_int8(const ConvShape& s);
 
 // What int8_conv[node] says of a node, for the uint8 chains below.

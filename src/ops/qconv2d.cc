@@ -35,7 +35,7 @@ constexpr int64_t kTileColumns = 64;
 constexpr int64_t kApplyTiles = 8;
 
 CacheAlignedVector<uint8_t>& scratch(int i) {
-  thread_local CacheAlignedVector<uint8_t> buffers[3];
+  thread_local CacheAlignedVector<uint8_t> buffers[4];
   return buffers[i];
 }
 
@@ -296,6 +296,10 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
           a.out.bias = out.bias ? out.bias + c : nullptr;
           a.out.y_f32 = yimg ? yimg + c * pixels : nullptr;
           a.out.y_u8 = yimg_u8 ? yimg_u8 + c * pixels : nullptr;
+          CacheAlignedVector<uint8_t>& work = scratch(3);  // this thread's padded float plane
+          const size_t work_bytes = static_cast<size_t>(qs8_dwconv_work_floats(a)) * sizeof(float);
+          if (work.size() < work_bytes) work.resize(work_bytes);
+          a.work = reinterpret_cast<float*>(work.data());
           dw(a);
           if (yimg) ep.apply(yimg + c * pixels, pixels, 1, pixels);
         }

@@ -229,8 +229,12 @@ TEST_CASE("qs8 spmv and gemv rows (one activation row) are bit-exact against the
 
 TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
   struct Geo { int64_t h, w; int k, stride, pad, dil; };
-  const Geo geos[] = {{7, 9, 3, 1, 1, 1}, {8, 8, 3, 2, 1, 1}, {5, 6, 5, 1, 2, 1}, {9, 9, 3, 1, 2, 2}, {4, 4, 1, 1, 0, 1},
-                      {3, 3, 3, 1, 0, 1}, {6, 5, 3, 2, 0, 1}};
+  // Narrow planes (one partial vector), and rows wide enough for the vector rows' four-vector
+  // strips plus a tail, at strides 1-3, dilation 2, 5x5 and 7x7.
+  const Geo geos[] = {{7, 9, 3, 1, 1, 1},   {8, 8, 3, 2, 1, 1},  {5, 6, 5, 1, 2, 1},  {9, 9, 3, 1, 2, 2},
+                      {4, 4, 1, 1, 0, 1},   {3, 3, 3, 1, 0, 1},  {6, 5, 3, 2, 0, 1},  {6, 77, 3, 1, 1, 1},
+                      {7, 131, 3, 2, 1, 1}, {5, 70, 5, 1, 2, 1}, {9, 41, 7, 1, 3, 1}, {6, 83, 3, 1, 2, 2},
+                      {7, 100, 3, 3, 1, 1}, {5, 66, 5, 2, 2, 1}};
   std::mt19937 gen(5);
   std::uniform_int_distribution<int> wd(-128, 127), xd(0, 255);
   for (const auto& row : spiralkit::qs8_dwconv_table()) {
@@ -263,6 +267,9 @@ TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
         a.out.out_inv_scale = 10.0f;
         a.out.out_zero_point = 3;
         const size_t n = static_cast<size_t>(a.out_h * a.out_w);
+        // The vector rows' scratch, poisoned: every float they read must be one they wrote.
+        std::vector<float> work(static_cast<size_t>(spiralkit::qs8_dwconv_work_floats(a)), std::nanf(""));
+        a.work = work.data();
         std::vector<float> yf(n), rf(n);
         std::vector<uint8_t> yq(n), rq(n);
         spiralkit::QDwArgs r = a;

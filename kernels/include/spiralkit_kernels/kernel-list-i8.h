@@ -24,12 +24,16 @@
 #define SPIRALKIT_X86_QU8_VQUANT(X)                                 \
   X(spiralkit_qu8_vquant_ukernel__avx512, kAvx512, 1, 16)            \
   X(spiralkit_qu8_vquant_ukernel__avx2, kAvx2, 1, 8)
+#define SPIRALKIT_X86_QS8_DWCONV(X)                                 \
+  X(spiralkit_qs8_dwconv_ukernel__avx512, kAvx512, 1, 16)            \
+  X(spiralkit_qs8_dwconv_ukernel__avx2, kAvx2, 1, 8)
 #else
 #define SPIRALKIT_X86_QS8_SPMM(X)
 #define SPIRALKIT_X86_QS8_GEMM(X)
 #define SPIRALKIT_X86_QS8_SPMV(X)
 #define SPIRALKIT_X86_QS8_GEMV(X)
 #define SPIRALKIT_X86_QU8_VQUANT(X)
+#define SPIRALKIT_X86_QS8_DWCONV(X)
 #endif
 
 #if defined(SPIRALKIT_ARCH_arm64)
@@ -40,12 +44,14 @@
 #define SPIRALKIT_ARM_QS8_SPMV(X) X(spiralkit_qs8_spmv_ukernel_1x4__neondot, kNeonDot, 1, 1)
 #define SPIRALKIT_ARM_QS8_GEMV(X) X(spiralkit_qs8_gemv_ukernel_4x4__neondot, kNeonDot, 4, 1)
 #define SPIRALKIT_ARM_QU8_VQUANT(X) X(spiralkit_qu8_vquant_ukernel__neon, kNeon, 1, 4)
+#define SPIRALKIT_ARM_QS8_DWCONV(X) X(spiralkit_qs8_dwconv_ukernel__neon, kNeon, 1, 4)
 #else
 #define SPIRALKIT_ARM_QS8_SPMM(X)
 #define SPIRALKIT_ARM_QS8_GEMM(X)
 #define SPIRALKIT_ARM_QS8_SPMV(X)
 #define SPIRALKIT_ARM_QS8_GEMV(X)
 #define SPIRALKIT_ARM_QU8_VQUANT(X)
+#define SPIRALKIT_ARM_QS8_DWCONV(X)
 #endif
 
 // Sparse K x M products over 1x4 (R = 1) or 4x4 (R = 4) blocks.
@@ -61,8 +67,9 @@
 // One activation row over dense 4-row panels.
 #define SPIRALKIT_QS8_GEMV_KERNELS(X) SPIRALKIT_X86_QS8_GEMV(X) SPIRALKIT_ARM_QS8_GEMV(X) \
   X(spiralkit_qs8_gemv_ukernel_4x4__scalar, kScalar, 4, 1)
-// Depthwise convolution of one channel plane.
-#define SPIRALKIT_QS8_DWCONV_KERNELS(X) X(spiralkit_qs8_dwconv_ukernel__scalar, kScalar, 1, 1)
+// Depthwise convolution of one channel plane (the vector rows accumulate exactly in fp32).
+#define SPIRALKIT_QS8_DWCONV_KERNELS(X) SPIRALKIT_X86_QS8_DWCONV(X) SPIRALKIT_ARM_QS8_DWCONV(X) \
+  X(spiralkit_qs8_dwconv_ukernel__scalar, kScalar, 1, 1)
 // fp32 -> uint8 quantization of the activations entering an int8 op.
 #define SPIRALKIT_QU8_VQUANT_KERNELS(X) SPIRALKIT_X86_QU8_VQUANT(X) SPIRALKIT_ARM_QU8_VQUANT(X) \
   X(spiralkit_qu8_vquant_ukernel__scalar, kScalar, 1, 4)

@@ -99,8 +99,29 @@ struct QDwArgs {
   int kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
   int32_t x_zero_point = 0;
   QOutput out;                 // y_f32 / y_u8: out_h x out_w plane; scale/bias point at this channel
+                               // (no residual)
+  float* work = nullptr;       // qs8_dwconv_work_floats(*this) floats for the vector rows (null: they
+                               // run the scalar row)
 };
 using QDwConvFn = void (*)(const QDwArgs& a);
+
+// The vector rows' scratch: the padded plane as floats, rows of row_floats (the cols columns a
+// window reads, then slack for whole and stride-2 loads past the last output).
+struct QDwWork {
+  int64_t rows = 0, cols = 0, row_floats = 0;
+};
+inline QDwWork qs8_dwconv_work(const QDwArgs& a) {
+  QDwWork g;
+  g.rows = (a.out_h - 1) * a.stride_h + int64_t(a.kh - 1) * a.dil_h + 1;
+  g.cols = (a.out_w - 1) * a.stride_w + int64_t(a.kw - 1) * a.dil_w + 1;
+  g.row_floats = g.cols + 32 * int64_t(a.stride_w);
+  return g;
+}
+inline int64_t qs8_dwconv_work_floats(const QDwArgs& a) {
+  if (a.out_h <= 0 || a.out_w <= 0) return 0;
+  const QDwWork g = qs8_dwconv_work(a);
+  return g.rows * g.row_floats;
+}
 
 // fp32 -> uint8 activations: y[i] = clamp(nearbyint(x[i] * inv_scale) + zero_point, 0, 255).
 using QU8QuantFn = void (*)(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y);
