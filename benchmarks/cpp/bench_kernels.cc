@@ -1,7 +1,9 @@
 // Kernel microbenchmark that expands the registry: every row of f32-spmm, f32-spmv, f32-gemv and
 // f32-gemm the CPU allows (x86 or NEON; the f16-spmm rows where FEAT_FP16 is), at BERT-base shapes
 // and 90 % 4x1 sparsity, timed natively. Prints median us per call and ratios against the family's
-// first (best) row and, for sparse rows, against the dense row in the same run.
+// first (best) row and, for sparse rows, against the dense row in the same run. Then depthwise 3x3
+// at MobileNet-v2 shapes: every f32-dwconv row and every qs8-dwconv row (uint8 in and out), the
+// int8 rows against the first fp32 row.
 // Never run it under qemu: emulated timings mean nothing (use scripts/arm_instruction_counts.py).
 // Usage: spiralkit_bench_kernels [repeats=20]
 #include <algorithm>
@@ -15,6 +17,7 @@
 
 #include "config/kernel_registry.h"
 #include "config/kernel_registry_f16.h"
+#include "config/kernel_registry_i8.h"
 #include "sparse/kernel_pack.h"
 
 using namespace spiralkit;
@@ -125,6 +128,66 @@ int main(int argc, char** argv) {
       if (!isa_allows(row.isa)) continue;
       report("f32-gemm", row.name, "128x768 * 768x128",
              median_us([&] { row.fn(m, n, k, a.data(), k, b.data(), n, c.data(), n); }), 0);
+    }
+  }
+  // Depthwise 3x3 over whole layers (every channel plane), fp32 vs int8.
+  struct DwShape { int64_t c, h; int stride; };
+  for (const DwShape& d : {DwShape{144, 56, 1}, DwShape{96, 112, 2}, DwShape{960, 7, 1}}) {
+    char shape[64];
+    std::snprintf(shape, sizeof(shape), "%lldx%lld^2 s%d", (long long)d.c, (long long)d.h, d.stride);
+    const int64_t oh = (d.h + 2 - 3) / d.stride + 1, in_px = d.h * d.h, out_px = oh * oh;
+    std::vector<float> xf(static_cast<size_t>(d.c * in_px)), wf(static_cast<size_t>(9 * d.c)), yf(static_cast<size_t>(d.c * out_px));
+    for (float& v : xf) v = u(gen);
+    for (float& v : wf) v = u(gen);
+    std::vector<uint8_t> xq(xf.size(), 100), yq(yf.size());
+    std::vector<int8_t> wq(wf.size(), 3);
+    const float scale = 0.01f, bias = 0.1f;
+    double f32_us = 0;
+    for (const auto& row : dwconv_table()) {
+      if (!isa_allows(row.isa)) continue;
+      const double us = median_us([&] {
+        for (int64_t c = 0; c < d.c; ++c) {
+          DwArgs a;
+          a.x = xf.data() + c * in_px;
+          a.in_h = a.in_w = d.h;
+          a.out_h = a.out_w = oh;
+          a.w = wf.data() + 9 * c;
+          a.kh = a.kw = 3;
+          a.stride_h = a.stride_w = d.stride;
+          a.pad_h = a.pad_w = 1;
+          a.act = Activation::kRelu6;
+          a.y = yf.data() + c * out_px;
+          row.fn(a);
+        }
+      });
+      if (f32_us == 0) f32_us = us;
+      report("f32-dwconv", row.name, shape, us, 0);
+    }
+    for (const auto& row : qs8_dwconv_table()) {
+      if (!isa_allows(row.isa)) continue;
+      std::vector<float> work;
+      const double us = median_us([&] {
+        for (int64_t c = 0; c < d.c; ++c) {
+          QDwArgs a;
+          a.x = xq.data() + c * in_px;
+          a.in_h = a.in_w = d.h;
+          a.out_h = a.out_w = oh;
+          a.w = wq.data() + 9 * c;
+          a.kh = a.kw = 3;
+          a.stride_h = a.stride_w = d.stride;
+          a.pad_h = a.pad_w = 1;
+          a.x_zero_point = 5;
+          a.out.scale = &scale;
+          a.out.bias = &bias;
+          a.out.act = Activation::kRelu6;
+          a.out.y_u8 = yq.data() + c * out_px;
+          a.out.out_inv_scale = 10.0f;
+          if (work.size() < static_cast<size_t>(qs8_dwconv_work_floats(a))) work.resize(qs8_dwconv_work_floats(a));
+          a.work = work.data();
+          row.fn(a);
+        }
+      });
+      std::printf("%-14s %-46s %-20s %10.1f us   %5.2fx vs the fp32 row\n", "qs8-dwconv", row.name, shape, us, f32_us / us);
     }
   }
   return 0;

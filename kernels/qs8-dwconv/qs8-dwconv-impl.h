@@ -19,8 +19,10 @@ constexpr int kMaxExactTaps = 512;  // 512 * 128 * 255 < 2^24
 
 typedef uint8_t vbytes __attribute__((vector_size(kLanes)));
 
+template <class V>
 inline void qs8_dw_fill_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, float* P) {
   const float zp = static_cast<float>(a.x_zero_point);
+  const typename V::T vzp = V::set1(-zp);
   const int64_t lo = std::min<int64_t>(a.pad_w, g.cols), hi = std::min<int64_t>(a.pad_w + a.in_w, g.cols);
   for (int64_t pr = 0; pr < g.rows; ++pr) {
     float* row = P + pr * g.row_floats;
@@ -32,12 +34,7 @@ inline void qs8_dw_fill_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwW
     const uint8_t* x = a.x + ih * a.in_w - a.pad_w;  // x[c]: padded column c
     std::memset(row, 0, sizeof(float) * lo);
     int64_t c = lo;
-    for (; c + kLanes <= hi; c += kLanes) {
-      vbytes b;
-      std::memcpy(&b, x + c, sizeof b);
-      const vf f = __builtin_convertvector(__builtin_convertvector(b, vi), vf) - zp;
-      std::memcpy(row + c, &f, sizeof f);
-    }
+    for (; c + V::W <= hi; c += V::W) V::store(row + c, V::add(V::load_u8(x + c), vzp));
     for (; c < hi; ++c) row[c] = static_cast<float>(x[c]) - zp;
     std::memset(row + hi, 0, sizeof(float) * (g.row_floats - hi));
   }
@@ -123,13 +120,71 @@ inline void qs8_dw_rows(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g
   }
 }
 
+// 3x3, dilation 1, stride S: the nine weights stay in registers, the taps are unrolled.
+template <class V, int S, int NR, int NV>
+inline void qs8_dw3x3_block(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, const float* P,
+                            const typename V::T (&w)[9], int64_t oh, int64_t ow, int last) {
+  using T = typename V::T;
+  constexpr int W = V::W;
+  const int64_t ld = g.row_floats, step = a.stride_h * ld;
+  T acc[NR][NV];
+  for (int r = 0; r < NR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
+  const float* base = P + oh * step + ow * S;
+#pragma GCC unroll 3
+  for (int kr = 0; kr < 3; ++kr)
+#pragma GCC unroll 3
+    for (int kq = 0; kq < 3; ++kq)
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const float* p = base + r * step + kr * ld + kq + int64_t(v) * W * S;
+          acc[r][v] = V::fma(w[kr * 3 + kq], S == 1 ? V::load(p) : qs8_dw_tap<V>(p, S), acc[r][v]);
+        }
+  for (int r = 0; r < NR; ++r)
+    for (int v = 0; v < NV; ++v)
+      qs8_dw_store<V>(a.out, acc[r][v], (oh + r) * a.out_w + ow + int64_t(v) * W, v == NV - 1 ? last : W);
+}
+
+template <class V, int S, int NR>
+inline void qs8_dw3x3_rows(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, const float* P,
+                           const typename V::T (&w)[9], int64_t oh) {
+  constexpr int W = V::W;
+  int64_t ow = 0;
+  if constexpr (NR == 1) {
+    for (; ow + 4 * W <= a.out_w; ow += 4 * W) qs8_dw3x3_block<V, S, 1, 4>(a, g, P, w, oh, ow, W);
+  }
+  const int64_t rest = a.out_w - ow;
+  if (rest <= 0) return;
+  const int last = static_cast<int>(rest - (rest - 1) / W * W);
+  switch ((rest + W - 1) / W) {
+    case 1: return qs8_dw3x3_block<V, S, NR, 1>(a, g, P, w, oh, ow, last);
+    case 2: return qs8_dw3x3_block<V, S, NR, 2>(a, g, P, w, oh, ow, last);
+    case 3: return qs8_dw3x3_block<V, S, NR, 3>(a, g, P, w, oh, ow, last);
+    default: return qs8_dw3x3_block<V, S, NR, 4>(a, g, P, w, oh, ow, last);
+  }
+}
+
+template <class V, int S>
+void qs8_dw3x3_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g) {
+  typename V::T w[9];
+  for (int t = 0; t < 9; ++t) w[t] = V::set1(static_cast<float>(a.w[t]));
+  int64_t oh = 0;
+  if (a.out_w <= 2 * V::W)
+    for (; oh + 4 <= a.out_h; oh += 4) qs8_dw3x3_rows<V, S, 4>(a, g, a.work, w, oh);
+  for (; oh < a.out_h; ++oh) qs8_dw3x3_rows<V, S, 1>(a, g, a.work, w, oh);
+}
+
 template <class V>
 void qs8_dwconv_plane(const spiralkit::QDwArgs& a) {
   static_assert(V::W == kLanes, "vext lanes and the Vec register must agree");
   if (a.kh * a.kw > kMaxExactTaps || !a.work || a.out_h <= 0 || a.out_w <= 0)
     return spiralkit::spiralkit_qs8_dwconv_ukernel__scalar(a);
   const spiralkit::QDwWork g = spiralkit::qs8_dwconv_work(a);
-  qs8_dw_fill_plane(a, g, a.work);
+  qs8_dw_fill_plane<V>(a, g, a.work);
+  if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && (a.stride_w == 1 || a.stride_w == 2))
+    return a.stride_w == 1 ? qs8_dw3x3_plane<V, 1>(a, g) : qs8_dw3x3_plane<V, 2>(a, g);
   const int taps = a.kh * a.kw;
   float wv[kMaxExactTaps];  // per tap: its weight and its offset from an output's first column
   int64_t off[kMaxExactTaps];

@@ -14,6 +14,10 @@ struct VecAvx2 {
   static T set1(float v) { return _mm256_set1_ps(v); }
   static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static T load(const float* p) { return _mm256_loadu_ps(p); }
+  // W bytes as floats (uint8 activations entering an fp32-exact int8 kernel).
+  static T load_u8(const uint8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
   static T load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
   static void store_n(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }

@@ -13,6 +13,10 @@ struct VecAvx512 {
   static T set1(float v) { return _mm512_set1_ps(v); }
   static T bcast(const float* p) { return _mm512_set1_ps(*p); }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
+  // W bytes as floats (uint8 activations entering an fp32-exact int8 kernel).
+  static T load_u8(const uint8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
   static T load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
   static void store_n(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }

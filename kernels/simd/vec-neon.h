@@ -7,6 +7,7 @@
 #include <arm_neon.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace {
 struct VecNeon {
@@ -17,6 +18,12 @@ struct VecNeon {
   static T set1(float v) { return vdupq_n_f32(v); }
   static T bcast(const float* p) { return vld1q_dup_f32(p); }
   static T load(const float* p) { return vld1q_f32(p); }
+  // W bytes as floats (uint8 activations entering an fp32-exact int8 kernel).
+  static T load_u8(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return vcvtq_f32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(v))))));
+  }
   // The first n (1..4) lanes from p, the rest zero.
   static T load_n(const float* p, int n) {
     if (n >= 4) return vld1q_f32(p);

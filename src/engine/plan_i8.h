@@ -19,8 +19,8 @@ std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, Plan
 
 // Whether a quantized convolution runs its int8 kernels at this shape: not a depthwise one. Its
 // vector int8 rows (qs8-dwconv, exact fp32 accumulation) took MobileNet-v2 int8 from 5.1 to
-// 9.7 ms (1 thread, Zen 4: ~0.45 ms for one 144-channel 56x56 layer, a generic tap loop), so the
-// plan keeps the fp32 depthwise kernels there (on the dequantized int8 weights and a
+// 9.7 ms (1 thread, Zen 4, a generic tap loop; the 3x3 path since still runs a layer at 0.26-0.45x
+// of the fp32 row, spiralkit_bench_kernels), so the plan keeps the fp32 depthwise kernels there (on the dequantized int8 weights and a
 // fake-quantized input: the int8 result up to float rounding).
 bool conv_runs_int8(const ConvShape& s);
 
