@@ -60,8 +60,24 @@ void pad_copy(const float* x, const Shape& sx, const std::vector<int64_t>& a, fl
       std::memcpy(dst + (p * ph + i + a[4]) * pw + a[5], x + (p * h + i) * w, static_cast<size_t>(w) * sizeof(float));
 }
 
+int64_t stored_choice(const Node& n) { return n.op == OpKind::kConv2d ? n.ints[12] : n.ints[1]; }
+
 PlanChoice choice_of(const Node& n) {
-  return static_cast<PlanChoice>(n.op == OpKind::kConv2d ? n.ints[12] : n.ints[1]);
+  const int64_t c = stored_choice(n);
+  return c == kChoiceFp32 ? PlanChoice::kAuto : static_cast<PlanChoice>(c);
+}
+
+// How a Conv2d runs: fp32 (no int8 weight, or kChoiceFp32 on a quantized one); its int8 kernels;
+// or, where conv_runs_int8 says the int8 rows lose (depthwise), the fp32 kernels on a
+// fake-quantized input, so the layer keeps int8 semantics.
+enum class ConvPrecision { kFp32, kInt8, kFakeQuantFp32 };
+ConvPrecision conv_precision(const Graph& g, const Node& n, const ConvShape& s) {
+  if (!g.weights[n.weight].quant || stored_choice(n) == kChoiceFp32) return ConvPrecision::kFp32;
+  return conv_runs_int8(s) ? ConvPrecision::kInt8 : ConvPrecision::kFakeQuantFp32;
+}
+
+bool linear_runs_int8(const Graph& g, const Node& n) {
+  return g.weights[n.weight].quant && stored_choice(n) != kChoiceFp32;
 }
 
 // The kernel a Conv2d/Linear runs, by name; the derived layout it needs (dense values for
@@ -118,8 +134,20 @@ int Engine::fused_block_length(size_t i, const ShapeTable& shapes, const std::ve
   auto conv = [&](size_t k) {
     if (k >= g_.nodes.size() || g_.nodes[k].op != OpKind::kConv2d || asymmetric_pads(g_.nodes[k])) return false;
     const Node& n = g_.nodes[k];
-    return !g_.weights[n.weight].quant ||
-           !conv_runs_int8(conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]]));
+    // An int8 layer left to the planner (choice kAuto) may join: the block then runs fp32 if
+    // int8_block_runs_fp32 says so, below.
+    return conv_precision(g_, n, conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]])) !=
+               ConvPrecision::kInt8 ||
+           stored_choice(n) == 0;
+  };
+  auto has_int8 = [&](int length) {
+    for (int k = 0; k < length; ++k) {
+      const Node& n = g_.nodes[i + k];
+      if (conv_precision(g_, n, conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]])) ==
+          ConvPrecision::kInt8)
+        return true;
+    }
+    return false;
   };
   // Node k's output feeds only node k + 1 (as its input x) and is not a graph output.
   auto chains = [&](size_t k) {
@@ -131,7 +159,9 @@ int Engine::fused_block_length(size_t i, const ShapeTable& shapes, const std::ve
   for (int length : {3, 2}) {
     bool ok = true;
     for (int k = 0; k < length && ok; ++k) ok = conv(i + k) && (k + 1 == length || chains(i + k));
-    if (ok && fusable_block(fused_block_at(i, length, shapes, nullptr))) return length;
+    if (!ok) continue;
+    const FusedBlock b = fused_block_at(i, length, shapes, nullptr);
+    if (fusable_block(b) && (!has_int8(length) || int8_block_runs_fp32(b))) return length;
   }
   return 0;
 }
@@ -211,16 +241,19 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       int64_t floats = conv2d_workspace_floats(w, s, choice_of(n));
       if (asymmetric_pads(n)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       // An int8 layer on the fp32 kernels reads its input fake-quantized (int8 semantics kept).
-      if (g_.weights[n.weight].quant && !conv_runs_int8(s)) floats += s.batch * s.in_channels * s.in_h * s.in_w;
+      const ConvPrecision precision = conv_precision(g_, n, s);
+      if (precision == ConvPrecision::kFakeQuantFp32) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       np.workspace_bytes = floats * 4;
       np.kernel = conv_kernel_name(w, s, choice_of(n));
-      if (const auto& q = g_.weights[n.weight].quant)
-        np.kernel = conv_runs_int8(s) ? qconv_kernel_name(*q, s, choice_of(n)) : np.kernel + " (fp32: faster than the int8 row)";
+      if (precision == ConvPrecision::kInt8) np.kernel = qconv_kernel_name(*g_.weights[n.weight].quant, s, choice_of(n));
+      if (precision == ConvPrecision::kFakeQuantFp32) np.kernel += " (fp32: faster than the int8 row)";
+      if (precision == ConvPrecision::kFp32 && g_.weights[n.weight].quant) np.kernel += " (fp32 by choice)";
     } else if (n.op == OpKind::kLinear) {
       const PackedWeight& w = *g_.weights[n.weight].packed;
       const int64_t m = w.cols ? numel_of(sh[n.inputs[0]]) / w.cols : 0;
       np.kernel = linear_kernel_name(w, m, choice_of(n));
-      if (const auto& q = g_.weights[n.weight].quant) np.kernel = qlinear_kernel_name(*q, m, choice_of(n));
+      if (linear_runs_int8(g_, n)) np.kernel = qlinear_kernel_name(*g_.weights[n.weight].quant, m, choice_of(n));
+      else if (g_.weights[n.weight].quant) np.kernel += " (fp32 by choice)";
     } else if (n.op == OpKind::kAttention) {
       const bool bshd = !n.ints.empty();
       np.workspace_bytes = (bshd ? attention_bshd_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]])
@@ -247,7 +280,8 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     head.workspace_bytes = fused_block_workspace_floats(b, threads) * 4;
     head.kernel = std::string("fused block: ") + (length == 3 ? "1x1 expand + " : "") + std::to_string(b.depthwise_shape.kernel_h) +
                   "x" + std::to_string(b.depthwise_shape.kernel_w) + " depthwise + 1x1 project, bands of " +
-                  std::to_string(fused_block_band_rows(b)) + " rows";
+                  std::to_string(fused_block_band_rows(b)) + " rows" +
+                  (g_.weights[g_.nodes[i].weight].quant ? " (fp32: faster than its int8 layers)" : "");
     ws[i] = head.workspace_bytes;
     for (int k = 0; k < length; ++k) {
       fused.step[i + k] = static_cast<int>(i);
@@ -264,9 +298,9 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
   std::vector<char> int8_conv(g_.nodes.size(), 0);
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const Node& n = g_.nodes[i];
-    if (n.op != OpKind::kConv2d || !g_.weights[n.weight].quant) continue;
+    if (n.op != OpKind::kConv2d || inst->nodes[i].runs != 1) continue;  // a fused block reads and writes fp32
     const ConvShape s = conv_shape(n, inst->shapes.shapes[n.inputs[0]], inst->shapes.shapes[n.outputs[0]]);
-    if (!conv_runs_int8(s)) continue;
+    if (conv_precision(g_, n, s) != ConvPrecision::kInt8) continue;
     const bool depthwise = s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels;
     const bool act_in_kernel = qs8_activation_supported(static_cast<Activation>(n.ints[11]));
     const bool residual_in_kernel = has_residual(n) && !depthwise && act_in_kernel;
@@ -384,8 +418,10 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.act = static_cast<Activation>(n.ints[11]);
       ep.residual = in(2);
       ep.choice = choice_of(n);
-      if (const auto& q = g_.weights[n.weight].quant) {
-        if (conv_runs_int8(s)) {
+      const ConvPrecision precision = conv_precision(g_, n, s);
+      if (precision != ConvPrecision::kFp32) {
+        const auto& q = g_.weights[n.weight].quant;
+        if (precision == ConvPrecision::kInt8) {
           auto u8 = [&](int v) -> const QuantParams* { return v >= 0 && inst.uint8[v].scale != 0.0f ? &inst.uint8[v] : nullptr; };
           QuantizedConvArgs a;
           a.x_u8 = u8(n.inputs[0]) != nullptr;
@@ -417,7 +453,8 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       ep.act = static_cast<Activation>(n.ints[0]);
       ep.residual = in(2);
       ep.choice = choice_of(n);
-      if (const auto& q = g_.weights[n.weight].quant) return qlinear_forward(q->layer, in(0), numel_of(ishape(0)) / w.cols, ep, y);
+      if (linear_runs_int8(g_, n))
+        return qlinear_forward(g_.weights[n.weight].quant->layer, in(0), numel_of(ishape(0)) / w.cols, ep, y);
       return linear_forward(w, in(0), numel_of(ishape(0)) / w.cols, ep, y);
     }
     case OpKind::kMatMul: matmul_forward(in(0), ishape(0), in(1), ishape(1), y, ys); return Status::Ok();

@@ -20,6 +20,18 @@ bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_cha
 
 bool conv_runs_int8(const ConvShape& s) { return !depthwise(s); }
 
+bool int8_block_runs_fp32(const FusedBlock& b) {
+  const ConvShape& d = b.depthwise_shape;
+  const int64_t expanded_bytes = int64_t(d.in_channels) * d.in_h * d.in_w * int64_t(sizeof(float));
+  int64_t nnz = b.project->nnz, total = b.project->rows * b.project->cols;
+  if (b.expand) {
+    nnz += b.expand->nnz;
+    total += b.expand->rows * b.expand->cols;
+  }
+  const bool sparse = total > 0 && nnz * 4 <= total;
+  return expanded_bytes >= (int64_t(1) << 20) || (sparse && expanded_bytes >= (int64_t(512) << 10));
+}
+
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {
   if (depthwise(s))
     return std::string("int8 ") + select_qs8_dwconv()->name;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ops/planner.h"
 #include "spiralkit_kernels/unary.h"
 
 namespace spiralkit {
@@ -102,7 +103,7 @@ struct Ctx {
 bool valid_activation(int64_t a) { return a >= 0 && a <= 5; }
 
 // Conv2d: inputs [x NCHW, bias?, residual?]; ints [kh, kw, sh, sw, pad_t, pad_l, pad_b, pad_r,
-// dil_h, dil_w, groups, activation, kernel choice (0 auto, 1 dense, 2 sparse)]; weight = the packed
+// dil_h, dil_w, groups, activation, kernel choice (0 auto, 1 dense, 2 sparse, 3 fp32)]; weight = the packed
 // C_out x (C_in/groups*kh*kw) matrix.
 Status conv2d(const Ctx& c) {
   SPIRALKIT_RETURN_IF_ERROR(c.inputs(1, 3));
@@ -110,7 +111,7 @@ Status conv2d(const Ctx& c) {
   SPIRALKIT_RETURN_IF_ERROR(c.ints(13));
   SPIRALKIT_RETURN_IF_ERROR(c.float_input(0));
   if (c.n.weight < 0) return c.fail("needs a weight");
-  if (c.n.ints[12] < 0 || c.n.ints[12] > 2) return c.fail("unknown kernel choice");
+  if (!valid_kernel_choice(c.n.ints[12])) return c.fail("unknown kernel choice");
   const Shape& x = c.in(0);
   if (x.size() != 4) return c.fail("x: expected NCHW, got " + shape_str(x));
   const auto& a = c.n.ints;
@@ -146,7 +147,7 @@ Status linear(const Ctx& c) {
   SPIRALKIT_RETURN_IF_ERROR(c.float_input(0));
   if (c.n.weight < 0) return c.fail("needs a weight");
   if (!valid_activation(c.n.ints[0])) return c.fail("unknown activation");
-  if (c.n.ints[1] < 0 || c.n.ints[1] > 2) return c.fail("unknown kernel choice");
+  if (!valid_kernel_choice(c.n.ints[1])) return c.fail("unknown kernel choice");
   const PackedWeight& w = *c.g.weights[c.n.weight].packed;
   Shape y = c.in(0);
   if (y.empty() || y.back() != w.cols)

@@ -13,7 +13,11 @@ constexpr int64_t kGemvRows = 4;
 
 // What a layer runs: the cost model's choice, or one forced by the engine's compile-time timing.
 enum class PlanChoice : int { kAuto = 0, kDense = 1, kSparse = 2 };
-inline bool valid_kernel_choice(int64_t c) { return c >= 0 && c <= 2; }
+// A node's stored choice (Conv2d ints[12], Linear ints[1]) is a PlanChoice or kChoiceFp32: a
+// quantized layer runs the fp32 kernels on its dequantized weights (dense or sparse as kAuto
+// decides) -- e.g. an inverted-residual block whose fused fp32 run beats its int8 layers.
+constexpr int64_t kChoiceFp32 = 3;
+inline bool valid_kernel_choice(int64_t c) { return c >= 0 && c <= kChoiceFp32; }
 
 // True when the dense fallback is cheaper than the weight's sparse panels for m activation rows.
 bool plan_dense(const PackedWeight& w, int64_t m, PlanChoice choice = PlanChoice::kAuto);

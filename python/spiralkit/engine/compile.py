@@ -80,21 +80,25 @@ def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None
     batch and keeps the faster; layers whose weights are dense are left alone. Whole-model runs
     alternate dense / sparse for `rounds` rounds and each node keeps its fastest round, so a
     burst of load from another process does not decide a layer. The choice is stored in the
-    engine (and its artifact)."""
+    engine (and its artifact). In an int8 engine, the layers of an inverted-residual block the
+    planner runs as one fp32 fused block keep the planner's choice (a forced dense or sparse int8
+    kernel would split the block)."""
     native = engine._native
     layers = native.layers(native.example_batch)
     if not any(l.get("pattern", "dense") != "dense" for l in layers):
         return
+    heads = {l["name"] for l in layers if l["kernel"].startswith("fused block") and l["kernel"].endswith("(fp32: faster than its int8 layers)")}
+    kept = [l["name"] in heads or l["kernel"].removeprefix("fused into ") in heads for l in layers]
     arrays = engine._arrays({n: examples[n] for n in engine.input_names} if examples else None)
     best = {1: [float("inf")] * len(layers), 2: [float("inf")] * len(layers)}
     for _ in range(rounds):
         for choice in (1, 2):
-            native.set_kernel_choices([choice] * len(layers))
+            native.set_kernel_choices([0 if keep else choice for keep in kept])
             native.run(arrays)  # warm-up: plans, arenas, caches
             for _ in range(repeats):
                 secs = native.profile(arrays, 1)[1]
                 best[choice] = [min(b, s) for b, s in zip(best[choice], secs)]
-    native.set_kernel_choices([1 if best[1][i] < best[2][i] else 2 for i in range(len(layers))])
+    native.set_kernel_choices([0 if kept[i] else (1 if best[1][i] < best[2][i] else 2) for i in range(len(layers))])
 
 
 def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, batched, pattern):

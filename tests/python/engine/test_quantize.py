@@ -15,10 +15,8 @@ import spiralkit  # noqa: E402
 from spiralkit.bench import models as M  # noqa: E402
 from spiralkit.bench.ort_int8 import quantize_ort_int8, rel_err  # noqa: E402
 
-# Quantization error budget, relative to max|reference|: a few uint8 steps of each activation range,
-# accumulated over the layers of these small models.
-INT8_VS_ORT_INT8 = 0.03
-INT8_VS_FP32 = 0.06
+from int8_testing import INT8_VS_FP32, INT8_VS_ORT_INT8  # noqa: E402
+from int8_testing import batches as _batches, export as _export, ort_run as _ort, prune_1x4 as _prune_1x4  # noqa: E402
 
 
 class Mlp(torch.nn.Module):
@@ -41,31 +39,6 @@ class Cnn(torch.nn.Module):
     def forward(self, x):
         x = torch.relu(self.pw(torch.relu(self.dw(torch.relu(self.c1(x))))))
         return self.fc(x.mean(dim=(2, 3)))
-
-
-def _prune_1x4(model, sparsity):
-    with torch.no_grad():
-        for mod in model.modules():
-            if isinstance(mod, (torch.nn.Linear, torch.nn.Conv2d)) and mod.weight[0].numel() >= 16:
-                mod.weight.copy_(spiralkit.prune_to_pattern(mod.weight, "1x4", sparsity))
-
-
-def _export(model, shape, path):
-    model.eval()
-    M.export_onnx(model, torch.zeros(shape), path)
-    return str(path)
-
-
-def _batches(shape, n=8, seed=10):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(np.float32) for _ in range(n)]
-
-
-def _ort(path, x):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.log_severity_level = 3
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
 
 
 @pytest.mark.parametrize("build,shape", [(Mlp, (4, 64)), (Cnn, (1, 3, 16, 16))], ids=["mlp", "cnn"])
