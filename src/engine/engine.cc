@@ -131,22 +131,20 @@ FusedBlock Engine::fused_block_at(size_t i, int length, const ShapeTable& shapes
 }
 
 int Engine::fused_block_length(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const {
+  auto runs_int8 = [&](size_t k) {
+    const Node& n = g_.nodes[k];
+    return conv_precision(g_, n, conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]])) ==
+           ConvPrecision::kInt8;
+  };
+  // An int8 layer left to the planner (choice kAuto) may join: the block then runs fp32 if
+  // int8_block_runs_fp32 says so, below.
   auto conv = [&](size_t k) {
     if (k >= g_.nodes.size() || g_.nodes[k].op != OpKind::kConv2d || asymmetric_pads(g_.nodes[k])) return false;
-    const Node& n = g_.nodes[k];
-    // An int8 layer left to the planner (choice kAuto) may join: the block then runs fp32 if
-    // int8_block_runs_fp32 says so, below.
-    return conv_precision(g_, n, conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]])) !=
-               ConvPrecision::kInt8 ||
-           stored_choice(n) == 0;
+    return !runs_int8(k) || stored_choice(g_.nodes[k]) == 0;
   };
   auto has_int8 = [&](int length) {
-    for (int k = 0; k < length; ++k) {
-      const Node& n = g_.nodes[i + k];
-      if (conv_precision(g_, n, conv_shape(n, shapes.shapes[n.inputs[0]], shapes.shapes[n.outputs[0]])) ==
-          ConvPrecision::kInt8)
-        return true;
-    }
+    for (int k = 0; k < length; ++k)
+      if (runs_int8(i + k)) return true;
     return false;
   };
   // Node k's output feeds only node k + 1 (as its input x) and is not a graph output.

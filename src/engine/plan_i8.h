@@ -28,11 +28,12 @@ bool conv_runs_int8(const ConvShape& s);
 // Whether an inverted-residual block (ops/fused_block.h) whose 1x1 layers are int8 runs faster as
 // the fp32 fused block (on the dequantized weights) than as int8 layers: unfused, the int8 layers
 // write the expanded tensor to memory and read it back through the fp32 depthwise (quantized on
-// the way), which costs most where that tensor is large. Measured on MobileNet-v2 (Zen 4, 2
-// threads, batch 1, per block): the fused fp32 block wins where the expanded tensor is >= 1 MiB
-// per image (dense: 112 x 112 and 56 x 56 blocks, 0.19-0.81 -> 0.25-0.59 ms), and at >= 512 KiB
-// when the 1x1 weights are <= 25 % dense (80-90 % 1x4: the 28 x 28 blocks too); the 14 x 14 and 7 x 7
-// blocks stay int8. Engine.compile(tune=True) times both instead.
+// the way), which costs most where that tensor is large. So: >= 1 MiB per image, or >= 512 KiB when
+// the 1x1 weights are <= 25 % dense. Measured per block on MobileNet-v2 by
+// benchmarks/int8_block_choice.py (Zen 4, 2 threads, batch 1; results in benchmarks/results/
+// int8-block-choice-mobilenet-zen4-8f9c5ab.txt): fused fp32 wins on the 112 x 112 to 28 x 28 blocks
+// (dense block 2: 1.57 ms as int8 layers, 0.48 ms fused), the 96- and 160-channel 14 x 14 and 7 x 7
+// blocks are faster int8. compile(tune=True) keeps this choice (it times dense vs sparse only).
 bool int8_block_runs_fp32(const FusedBlock& b);
 
 // What int8_conv[node] says of a node, for the uint8 chains below.

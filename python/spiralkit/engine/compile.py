@@ -87,7 +87,8 @@ def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None
     layers = native.layers(native.example_batch)
     if not any(l.get("pattern", "dense") != "dense" for l in layers):
         return
-    heads = {l["name"] for l in layers if l["kernel"].startswith("fused block") and l["kernel"].endswith("(fp32: faster than its int8 layers)")}
+    heads = {l["name"] for l in layers
+             if l["kernel"].startswith("fused block") and l["kernel"].endswith("(fp32: faster than its int8 layers)")}
     kept = [l["name"] in heads or l["kernel"].removeprefix("fused into ") in heads for l in layers]
     arrays = engine._arrays({n: examples[n] for n in engine.input_names} if examples else None)
     best = {1: [float("inf")] * len(layers), 2: [float("inf")] * len(layers)}

@@ -12,7 +12,6 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxruntime.quantization")
 
 import spiralkit  # noqa: E402
-from spiralkit.bench import models as M  # noqa: E402
 from spiralkit.bench.ort_int8 import quantize_ort_int8, rel_err  # noqa: E402
 
 from int8_testing import INT8_VS_FP32, INT8_VS_ORT_INT8  # noqa: E402
