@@ -116,6 +116,7 @@ py::list layers(const PyEngine& pe, int64_t batch) {
     d["op"] = spiralkit::op_name(n.op);
     d["output_shape"] = inst->shapes.shapes[n.outputs[0]];
     d["kernel"] = inst->nodes[i].kernel;
+    if (inst->nodes[i].fused_head >= 0) d["fused_into"] = g.nodes[inst->nodes[i].fused_head].name;
     if (n.weight >= 0) {
       const spiralkit::PackedWeight& w = *g.weights[n.weight].packed;
       d["pattern"] = w.pattern.name();

@@ -164,6 +164,30 @@ int Engine::fused_block_length(size_t i, const ShapeTable& shapes, const std::ve
   return 0;
 }
 
+Epilogue Engine::linear_epilogue(const Node& n, const std::vector<void*>* ptr) const {
+  Epilogue ep;
+  ep.act = static_cast<Activation>(n.ints[0]);
+  ep.choice = choice_of(n);
+  if (ptr) {
+    if (n.inputs.size() > 1 && n.inputs[1] >= 0) ep.bias = static_cast<const float*>((*ptr)[n.inputs[1]]);
+    if (has_residual(n)) ep.residual = static_cast<const float*>((*ptr)[n.inputs[2]]);
+  }
+  return ep;
+}
+
+bool Engine::linear_pair_at(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const {
+  if (i + 1 >= g_.nodes.size()) return false;
+  const Node &up = g_.nodes[i], &down = g_.nodes[i + 1];
+  if (up.op != OpKind::kLinear || down.op != OpKind::kLinear || has_residual(up)) return false;
+  if (!linear_runs_int8(g_, up) || !linear_runs_int8(g_, down)) return false;
+  const int v = up.outputs[0];
+  if (uses[v] != 1 || down.inputs[0] != v || std::find(g_.outputs.begin(), g_.outputs.end(), v) != g_.outputs.end())
+    return false;
+  const QLinearPlan& u = g_.weights[up.weight].quant->layer;
+  const int64_t m = u.w->cols ? numel_of(shapes.shapes[up.inputs[0]]) / u.w->cols : 0;
+  return qlinear_pair_fusable(u, linear_epilogue(up, nullptr), g_.weights[down.weight].quant->layer, m);
+}
+
 Status Engine::create(Graph graph, int64_t batch, std::unique_ptr<Engine>* out) {
   std::unique_ptr<Engine> e(new Engine());
   e->g_ = std::move(graph);
@@ -287,10 +311,27 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     }
     for (int k = 1; k < length; ++k) {
       inst->nodes[i + k].runs = 0;
+      inst->nodes[i + k].fused_head = static_cast<int>(i);
       inst->nodes[i + k].kernel = "fused into " + g_.nodes[i].name;
       ws[i + k] = 0;
     }
     i += length - 1;
+  }
+  // Chained int8 linears (a transformer FFN's up and down) run as one pair: up's output stays in
+  // the kernels' layout, as uint8.
+  for (size_t i = 0; i + 1 < g_.nodes.size(); ++i) {
+    if (inst->nodes[i].runs != 1 || inst->nodes[i + 1].runs != 1 || !linear_pair_at(i, inst->shapes, uses)) continue;
+    NodePlan& head = inst->nodes[i];
+    head.runs = 2;
+    head.linear_pair = true;
+    head.kernel += ", with the next layer as one int8 pair (its input kept uint8)";
+    inst->nodes[i + 1].runs = 0;
+    inst->nodes[i + 1].fused_head = static_cast<int>(i);
+    inst->nodes[i + 1].kernel += ", run by " + g_.nodes[i].name + " as one int8 pair";
+    ws[i + 1] = 0;
+    fused.step[i + 1] = static_cast<int>(i);
+    fused.unmaterialized[g_.nodes[i].outputs[0]] = true;
+    ++i;
   }
   // int8 convolutions that feed only int8 convolutions hand them uint8.
   std::vector<char> int8_conv(g_.nodes.size(), 0);
@@ -376,7 +417,14 @@ Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs,
   for (size_t i = 0; i < g_.nodes.size() && st.ok(); i += std::max(1, inst.nodes[i].runs)) {
     const auto t0 = node_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     const int runs = inst.nodes[i].runs;
-    if (runs > 1) {
+    if (inst.nodes[i].linear_pair) {
+      const Node &up = g_.nodes[i], &down = g_.nodes[i + 1];
+      const QLinearPlan& u = g_.weights[up.weight].quant->layer;
+      const int64_t m = numel_of(inst.shapes.shapes[up.inputs[0]]) / u.w->cols;
+      st = qlinear_pair_forward(u, linear_epilogue(up, &ptr), g_.weights[down.weight].quant->layer,
+                                linear_epilogue(down, &ptr), static_cast<const float*>(ptr[up.inputs[0]]), m,
+                                static_cast<float*>(ptr[down.outputs[0]]));
+    } else if (runs > 1) {
       FusedBlock b = fused_block_at(i, runs, inst.shapes, &ptr);
       float* y = static_cast<float*>(ptr[g_.nodes[i + runs - 1].outputs[0]]);
       b.project_ep.base_ = y;
@@ -446,11 +494,7 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
     }
     case OpKind::kLinear: {
       const PackedWeight& w = *g_.weights[n.weight].packed;
-      Epilogue ep;
-      ep.bias = in(1);
-      ep.act = static_cast<Activation>(n.ints[0]);
-      ep.residual = in(2);
-      ep.choice = choice_of(n);
+      const Epilogue ep = linear_epilogue(n, &ptr);
       if (linear_runs_int8(g_, n))
         return qlinear_forward(g_.weights[n.weight].quant->layer, in(0), numel_of(ishape(0)) / w.cols, ep, y);
       return linear_forward(w, in(0), numel_of(ishape(0)) / w.cols, ep, y);

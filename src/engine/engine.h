@@ -18,6 +18,7 @@
 #include "graph/shape_inference.h"
 #include "ops/fused_block.h"
 #include "ops/qlinear.h"
+#include "ops/qlinear_pair.h"
 
 namespace spiralkit {
 
@@ -28,6 +29,8 @@ struct NodePlan {
   // Nodes this node runs: 1; 2 or 3 when it heads a fused block (ops/fused_block.h); 0 when an
   // earlier node runs it.
   int runs = 1;
+  bool linear_pair = false;  // heads an int8 linear pair (ops/qlinear_pair.h): runs == 2
+  int fused_head = -1;       // when runs == 0: the node that runs this one
 };
 
 struct Instance {
@@ -66,6 +69,10 @@ class Engine {
   int fused_block_length(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const;
   FusedBlock fused_block_at(size_t i, int length, const ShapeTable& shapes,
                             const std::vector<void*>* ptr) const;
+  // Whether Linear nodes i, i + 1 run as one int8 pair at these shapes (ops/qlinear_pair.h).
+  bool linear_pair_at(size_t i, const ShapeTable& shapes, const std::vector<int>& uses) const;
+  // A Linear node's epilogue; bias and residual pointers from ptr when given.
+  Epilogue linear_epilogue(const Node& n, const std::vector<void*>* ptr) const;
 
   Graph g_;
   // BatchNorm nodes run as a per-channel affine: a, b per node (empty for other ops).

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "ops/epilogue.h"
 #include "sparse/packed_weight_i8.h"
+#include "spiralkit_kernels/qs8.h"
 
 namespace spiralkit {
 
@@ -30,6 +31,32 @@ Status qlinear_plan(const PackedWeightI8& w, const QuantParams& x, QLinearPlan* 
 // x: m x K contiguous fp32; y: m x N contiguous fp32. ep: bias (fp32, N), activation, residual,
 // and a forced sparse/dense choice.
 Status qlinear_forward(const QLinearPlan& plan, const float* x, int64_t m, Epilogue ep, float* y);
+
+// First panel of thread t of `threads` over panels [p_begin, p_end): split by blocks (plus a
+// per-panel epilogue cost), so threads get equal work.
+int64_t split_qpanels(const QPanelView& v, int64_t p_begin, int64_t p_end, int t, int threads);
+
+// Threads worth running for m rows of v (fewer where a fork/join would cost more than it saves).
+int qlinear_threads(const QPanelView& v, int64_t m);
+
+// Output rows per chunk the K x M drivers compute into their fp32 scratch before transposing it.
+constexpr int64_t kQChunkRows = 128;
+
+// Bytes of a K x S uint8 strip of activations the K x M drivers keep in L2.
+constexpr int64_t kQStripBytes = 512 * 1024;
+
+// Thread t of nt's share of one strip of x (ms rows of k floats): its rows quantized into xq
+// (row-major, groups * 4 bytes a row), then moved into their columns of xt (groups x ldx words);
+// the last thread zeroes the padding columns [ms, ldx). The caller meets at a barrier after.
+void quantize_strip_share(const float* x, int64_t ms, int64_t k, int64_t groups, float inv_scale, int32_t zero_point,
+                          int t, int nt, uint8_t* xq, uint8_t* xt, int64_t ldx);
+
+// Panels [p0, p1) of v over the ms columns of xt (the K x M groups-of-4 layout, ldx columns), in
+// chunks of kQChunkRows rows into ys (kQChunkRows x ldx floats), each transposed into y (ms rows,
+// row stride v.rows) and ep applied to it while in cache.
+void qxt_panels_into_rows(const QPanelView& v, QSpmmFn spmm, const QOutput& out, const uint8_t* xt, int64_t ldx,
+                          int64_t ms, int32_t x_zero_point, int64_t p0, int64_t p1, const Epilogue& ep, float* y,
+                          float* ys);
 
 // True when the dense 4-row panels are cheaper than the weight's sparse panels for m rows.
 bool qplan_dense(const PackedWeightI8& w, int64_t m, PlanChoice choice = PlanChoice::kAuto);

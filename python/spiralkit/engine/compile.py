@@ -82,14 +82,16 @@ def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None
     burst of load from another process does not decide a layer. The choice is stored in the
     engine (and its artifact). In an int8 engine, the layers of an inverted-residual block the
     planner runs as one fp32 fused block keep the planner's choice (a forced dense or sparse int8
-    kernel would split the block)."""
+    kernel would split the block); the second layer of an int8 pair, timed inside its head, takes
+    the head's choice."""
     native = engine._native
     layers = native.layers(native.example_batch)
     if not any(l.get("pattern", "dense") != "dense" for l in layers):
         return
     heads = {l["name"] for l in layers
              if l["kernel"].startswith("fused block") and l["kernel"].endswith("(fp32: faster than its int8 layers)")}
-    kept = [l["name"] in heads or l["kernel"].removeprefix("fused into ") in heads for l in layers]
+    kept = [l["name"] in heads or l.get("fused_into") in heads for l in layers]
+    index = {l["name"]: i for i, l in enumerate(layers)}
     arrays = engine._arrays({n: examples[n] for n in engine.input_names} if examples else None)
     best = {1: [float("inf")] * len(layers), 2: [float("inf")] * len(layers)}
     for _ in range(rounds):
@@ -99,7 +101,12 @@ def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None
             for _ in range(repeats):
                 secs = native.profile(arrays, 1)[1]
                 best[choice] = [min(b, s) for b, s in zip(best[choice], secs)]
-    native.set_kernel_choices([0 if kept[i] else (1 if best[1][i] < best[2][i] else 2) for i in range(len(layers))])
+    chosen = [0 if kept[i] else (1 if best[1][i] < best[2][i] else 2) for i in range(len(layers))]
+    # A layer another node runs (the second of an int8 pair) was timed in its head: it follows it.
+    for i, l in enumerate(layers):
+        if not kept[i] and l.get("fused_into") in index:
+            chosen[i] = chosen[index[l["fused_into"]]]
+    native.set_kernel_choices(chosen)
 
 
 def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, batched, pattern):
