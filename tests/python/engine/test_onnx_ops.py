@@ -580,6 +580,9 @@ MAXPOOL_CASES = {
     "ceil_k3_s2": ((8, 8), dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
     "ceil_k2_s2_odd": ((7, 7), dict(kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)),
     "ceil_k3_s2_p1": ((8, 8), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)),
+    # 3x3/2 rows wider than a vector, odd widths: the no-phase-split path's body and tail
+    "k3_s2_p1_wide": ((11, 75), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    "ceil_k3_s2_wide_odd": ((9, 69), dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
     "ceil_last_window_in_pad": ((5, 5), dict(kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)),
     "dilation2": ((9, 9), dict(kernel_shape=[2, 2], dilations=[2, 2])),
     "dilation2_s2_p1": ((9, 9), dict(kernel_shape=[3, 3], strides=[2, 2], dilations=[2, 2], pads=[1, 1, 1, 1])),
@@ -606,6 +609,9 @@ AVGPOOL_CASES = {
     # the last window hangs past the right pad: with count_include_pad=1 onnxruntime (and torch)
     # divide by the window clipped to input + pads, not by k*k
     "ceil_k3_s2_p1": ((8, 8), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)),
+    # 3x3/2 rows wider than a vector, odd widths: the no-phase-split path's body and tail
+    "k3_s2_p1_wide": ((11, 75), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    "ceil_k3_s2_wide_odd": ((9, 69), dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
 }
 
 
