@@ -339,7 +339,11 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     const Node& n = g_.nodes[i];
     if (n.op != OpKind::kConv2d || inst->nodes[i].runs != 1) continue;  // a fused block reads and writes fp32
     const ConvShape s = conv_shape(n, inst->shapes.shapes[n.inputs[0]], inst->shapes.shapes[n.outputs[0]]);
-    if (conv_precision(g_, n, s) != ConvPrecision::kInt8) continue;
+    const ConvPrecision precision = conv_precision(g_, n, s);
+    // A depthwise layer on the fp32 kernels reads a uint8 hand-over too: dequantized into its
+    // scratch, those are the values its fake-quantizing pass would compute (dequantize_u8_rows).
+    if (precision == ConvPrecision::kFakeQuantFp32 && !asymmetric_pads(n)) int8_conv[i] = kReadsUint8;
+    if (precision != ConvPrecision::kInt8) continue;
     const bool depthwise = s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels;
     const bool act_in_kernel = qs8_activation_supported(static_cast<Activation>(n.ints[11]));
     const bool residual_in_kernel = has_residual(n) && !depthwise && act_in_kernel;
@@ -351,6 +355,8 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     if ((int8_conv[i] & kResidualInKernel) && inst->uint8[g_.nodes[i].inputs[2]].scale != 0.0f)
       inst->nodes[i].kernel += ", uint8 residual";
+    if (int8_conv[i] == kReadsUint8 && inst->uint8[g_.nodes[i].inputs[0]].scale != 0.0f)
+      inst->nodes[i].kernel += ", reads uint8";
     if (int8_conv[i] && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f) inst->nodes[i].kernel += ", writes uint8";
     else if (uint8_transparent(g_.nodes[i]) && inst->uint8[g_.nodes[i].outputs[0]].scale != 0.0f)
       inst->nodes[i].kernel = "uint8";
@@ -483,9 +489,12 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
         const int64_t n_x = s.batch * s.in_channels * s.in_h * s.in_w;
         const float* xin = x;
         float* xq = ws;
+        const QuantParams& handed = inst.uint8[n.inputs[0]];  // scale 0: x is fp32
+        const uint8_t* xu = static_cast<const uint8_t*>(ptr[n.inputs[0]]);
         parallel_run(get_num_threads(), [&](int t, int nt) {
           const int64_t a = n_x * t / nt / 16 * 16, b = t + 1 == nt ? n_x : n_x * (t + 1) / nt / 16 * 16;
-          fake_quantize_u8_rows(xin + a, b - a, q->layer.x.scale, q->layer.x.zero_point, xq + a);
+          if (handed.scale != 0.0f) dequantize_u8_rows(xu + a, b - a, handed.scale, handed.zero_point, xq + a);
+          else fake_quantize_u8_rows(xin + a, b - a, q->layer.x.scale, q->layer.x.zero_point, xq + a);
         });
         x = ws;
         ws += n_x;

@@ -38,7 +38,9 @@ bool int8_block_runs_fp32(const FusedBlock& b);
 
 // What int8_conv[node] says of a node, for the uint8 chains below.
 enum Int8ConvRole : char {
-  kReadsUint8 = 1,   // an int8-running convolution whose input 0 the kernels read as it is
+  kReadsUint8 = 1,   // an int8-running convolution whose input 0 the kernels read as it is, or a
+                     // depthwise one on the fp32 kernels, which dequantizes it where it would
+                     // fake-quantize an fp32 input (the same values, bit for bit)
   kWritesUint8 = 2,  // an int8-running convolution whose whole epilogue is the kernel's own
   kResidualInKernel = 4,  // ... whose residual (input 2) the kernels' store adds, from fp32 or uint8
 };

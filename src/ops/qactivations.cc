@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "config/kernel_registry_i8.h"
+#include "ops/clones.h"
 
 namespace spiralkit {
 
@@ -50,6 +51,10 @@ void quantize_u8_padded(const float* x, int64_t m, int64_t k, int64_t ldx_in, fl
 
 void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y) {
   select_qu8_vquant()->fn(x, n, inv_scale, zero_point, y);
+}
+
+SPIRALKIT_CLONES void dequantize_u8_rows(const uint8_t* x, int64_t n, float scale, int32_t zero_point, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero_point) * scale;
 }
 
 void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y) {

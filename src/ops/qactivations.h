@@ -27,6 +27,10 @@ void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, flo
 // y[i] = quantize(x[i]) for n values.
 void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y);
 
+// y[i] = (x[i] - zero_point) * scale: a uint8 hand-over read back as fp32. For q = quantize_u8(v)
+// this is fake_quantize_u8_rows(v), bit for bit (q - zero_point is the rounded integer itself).
+void dequantize_u8_rows(const uint8_t* x, int64_t n, float scale, int32_t zero_point, float* y);
+
 // y[i] = dequantize(quantize(x[i])): what an int8 kernel would read, in fp32 (y may alias x).
 void fake_quantize_u8_rows(const float* x, int64_t n, float scale, int32_t zero_point, float* y);
 

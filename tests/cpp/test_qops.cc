@@ -253,7 +253,7 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
       }
 }
 
-TEST_CASE("fake_quantize_u8_rows equals dequantize(quantize_u8) on every value, saturation and ties included") {
+TEST_CASE("fake_quantize_u8_rows and dequantize_u8_rows(quantize_u8_rows) equal dequantize(quantize_u8) on every value, saturation and ties included") {
   // Values around every rounding tie (k + 0.5 steps), past both saturation limits, and zero.
   for (const auto& [scale, zp] : {std::pair<float, int32_t>{0.05f, 128}, {0.013f, 0}, {0.2f, 255}, {1.0f, 7}}) {
     std::vector<float> x;
@@ -262,12 +262,16 @@ TEST_CASE("fake_quantize_u8_rows equals dequantize(quantize_u8) on every value, 
     x.push_back(0.0f);
     x.push_back(1e30f);
     x.push_back(-1e30f);
-    std::vector<float> got(x.size());
+    std::vector<float> got(x.size()), back(x.size());
     spiralkit::fake_quantize_u8_rows(x.data(), static_cast<int64_t>(x.size()), scale, zp, got.data());
+    std::vector<uint8_t> q8(x.size());
+    spiralkit::quantize_u8_rows(x.data(), static_cast<int64_t>(x.size()), 1.0f / scale, zp, q8.data());
+    spiralkit::dequantize_u8_rows(q8.data(), static_cast<int64_t>(x.size()), scale, zp, back.data());
     for (size_t i = 0; i < x.size(); ++i) {
       const int32_t q = spiralkit::quantize_u8(x[i], 1.0f / scale, zp);
       CAPTURE(x[i]);
       REQUIRE(got[i] == static_cast<float>(q - zp) * scale);
+      REQUIRE(std::memcmp(&back[i], &got[i], 4) == 0);  // a uint8 hand-over reads back the fake-quantized value
     }
   }
 }
