@@ -5,8 +5,10 @@ block on the same dequantized weights, same engine, same run: the measurement be
 The model (``spiralkit.bench.zoo``, MobileNet-v2 by default) is pruned to ``1x4`` at each sparsity and
 compiled int8 with calibration; the engine is then run with every quantized layer forced int8
 (kernel choice 1 dense / 2 sparse, which never fuses) and with every layer forced fp32 (choice 3,
-which fuses every inverted-residual chain), and with the planner's own choice (0). Per block, the
-best of 3 profiles (20 runs each) of its nodes' summed time; whole-model medians of 40 runs.
+which fuses every inverted-residual chain as the fp32 fused block), and with the planner's own
+choice (0: the blocks int8_block_runs_fp32 picks fused in fp32, the others as int8 layers). Per
+block, the best of 3 profiles (20 runs each) of its nodes' summed time; whole-model medians of 40
+runs.
 
     PYTHONPATH=python python benchmarks/int8_block_choice.py --sparsity 0,0.8,0.9 --threads 2
 """
@@ -54,21 +56,23 @@ def main(argv=None) -> int:
         engine = spiralkit.compile(str(case["onnx_path"]), x, threads=args.threads, quantize="int8", calibration=calib)
         n = len(engine.layers())
         forced_int8 = [2 if sp > 0 else 1] * n
-        planned, _ = _timed(engine, x, [0] * n)
+        planned, p0 = _timed(engine, x, [0] * n)
+        planned_kernels = [l["kernel"] for l in engine.layers()]
         t8, p8 = _timed(engine, x, forced_int8)
         t32, p32 = _timed(engine, x, [3] * n)
         engine._native.set_kernel_choices([3] * n)
         layers = engine.layers()
         print(f"\n{args.model} {sp:.2f} 1x4: whole model int8 layers {t8:.3f} ms, all fp32 {t32:.3f} ms, planner {planned:.3f} ms")
-        print(f"  {'block (head node)':48s} {'int8 ms':>8s} {'fp32 fused ms':>14s}  faster")
+        print(f"  {'block (head node)':48s} {'int8 ms':>8s} {'fp32 fused ms':>14s} {'planned ms':>11s}  planned as")
         i = 0
         while i < n:
             if layers[i]["kernel"].startswith("fused block"):
                 j = i + 1
                 while j < n and layers[j]["kernel"].startswith("fused into"):
                     j += 1
-                a, b = p8[i:j].sum(), p32[i:j].sum()
-                print(f"  {layers[i]['name'][:48]:48s} {a:8.3f} {b:14.3f}  {'fp32' if b < a else 'int8'}")
+                a, b, c = p8[i:j].sum(), p32[i:j].sum(), p0[i:j].sum()
+                how = "fp32 fused" if planned_kernels[i].startswith("fused block") else "int8 layers"
+                print(f"  {layers[i]['name'][:48]:48s} {a:8.3f} {b:14.3f} {c:11.3f}  {how}")
                 i = j
             else:
                 i += 1

@@ -53,6 +53,26 @@ void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_p
   select_qu8_vquant()->fn(x, n, inv_scale, zero_point, y);
 }
 
+namespace {
+// Word j = bytes (r0[j], r1[j], r2[j], r3[j]) in memory order, written as the word loop the
+// vectorizer turns into zero-extends, shifts and ORs.
+SPIRALKIT_CLONES void interleave_rows4(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
+                                       int64_t n, uint32_t* out) {
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = uint32_t(r0[j]) | uint32_t(r1[j]) << 8 | uint32_t(r2[j]) << 16 | uint32_t(r3[j]) << 24;
+}
+}  // namespace
+
+void quantize_group4(const float* x, int64_t ld, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q,
+                     int64_t ldx, uint8_t* out) {
+  for (int i = 0; i < 4; ++i) {
+    uint8_t* qi = q + i * ldx;
+    quantize_u8_rows(x + i * ld, n, inv_scale, zero_point, qi);
+    std::memset(qi + n, 0, static_cast<size_t>(ldx - n));
+  }
+  interleave_rows4(q, q + ldx, q + 2 * ldx, q + 3 * ldx, ldx, reinterpret_cast<uint32_t*>(out));
+}
+
 SPIRALKIT_CLONES void dequantize_u8_rows(const uint8_t* x, int64_t n, float scale, int32_t zero_point, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero_point) * scale;
 }

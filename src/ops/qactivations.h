@@ -24,6 +24,12 @@ void quantize_u8_padded(const float* x, int64_t m, int64_t k, int64_t ldx_in, fl
 void quantize_pack_qxt(const float* x, int64_t m, int64_t k, int64_t ldx_in, float inv_scale, int32_t zero_point,
                        uint8_t* out, int64_t ldx);
 
+// Four fp32 rows (x, x + ld, x + 2 ld, x + 3 ld; n values each) quantized into one group of the
+// K x M groups-of-4 layout: word j of out = their four bytes at column j (row 0 first), words
+// [n, ldx) zero (padding the kernels load). q: 4 * ldx bytes of scratch.
+void quantize_group4(const float* x, int64_t ld, int64_t n, float inv_scale, int32_t zero_point, uint8_t* q,
+                     int64_t ldx, uint8_t* out);
+
 // y[i] = quantize(x[i]) for n values.
 void quantize_u8_rows(const float* x, int64_t n, float inv_scale, int32_t zero_point, uint8_t* y);
 

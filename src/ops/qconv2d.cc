@@ -31,6 +31,7 @@ namespace {
 // Pixels per xt tile: the dense AVX-512 strip (4 vectors of 16); narrower strips divide it, and the
 // 128-column 1x4 strip runs as 4-vector tails (measured level with 128-pixel tiles on ResNet-50).
 constexpr int64_t kTileColumns = 64;
+constexpr int64_t kTilesPerThread = 6;
 // Tiles per post-kernel activation pass (GELU-like activations; the residual is in the kernels).
 constexpr int64_t kApplyTiles = 8;
 
@@ -129,17 +130,18 @@ inline void zip4x16(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, con
   std::memcpy(out, words, sizeof words);
 }
 
-// One K group into every xt tile: tile column i (output pixel m0 + i) gets, as byte j of its word,
+// One K group into the xt tiles of pixels [pixel_begin, pixel_end) (pixel_begin on a tile boundary,
+// out at its tile): tile column i (output pixel m0 + i) gets, as byte j of its word,
 // stream j's byte at (pixel / out_w) * row_stride + pixel % out_w (row_stride = out_w: the
 // streams are the input planes themselves). A row piece runs as whole 16-column vectors: its last
 // one overruns into the next piece (rewritten by it) or the tile's tail (zeroed after), or, where
 // that would leave the tile or read past `readable` bytes of a stream, ends flush with the piece.
-// Columns past `pixels` are zero (loaded by the kernels, never stored). Built per x86 level.
+// Columns past pixel_end are zero (loaded by the kernels, never stored). Built per x86 level.
 SPIRALKIT_CLONES void interleave_group(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
-                                       int64_t pixels, int64_t out_w, int64_t row_stride, int64_t readable,
-                                       int64_t tile_columns, int64_t tile_bytes, uint8_t* out) {
-  for (int64_t m0 = 0; m0 < pixels; m0 += tile_columns, out += tile_bytes) {
-    const int64_t n = std::min(tile_columns, pixels - m0);
+                                       int64_t pixel_begin, int64_t pixel_end, int64_t out_w, int64_t row_stride,
+                                       int64_t readable, int64_t tile_columns, int64_t tile_bytes, uint8_t* out) {
+  for (int64_t m0 = pixel_begin; m0 < pixel_end; m0 += tile_columns, out += tile_bytes) {
+    const int64_t n = std::min(tile_columns, pixel_end - m0);
     for (int64_t i = 0; i < n;) {
       const int64_t p = m0 + i, ow = p % out_w, len = std::min(n - i, out_w - ow);
       const int64_t src = (p / out_w) * row_stride + ow;
@@ -259,6 +261,11 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
   const QSpmmFn spmm = dense ? select_qs8_gemm()->fn : select_qs8_spmm(v.r)->fn;
   const QDwConvFn dw = select_qs8_dwconv()->fn;
   const int threads = std::max(1, std::min<int>(get_num_threads(), static_cast<int>(std::max<int64_t>(1, s.out_channels))));
+  // Threads split the pixels where there are tiles enough to balance (>= kTilesPerThread each);
+  // else they share the interleave by K groups and split the output channels, reading each other's
+  // tiles: across cores that moved ~9x a 3x3 layer's input between them, and on a 2-vCPU VM
+  // ResNet-50 int8 at batch 16 ran slower on 2 threads than on 1 (274 vs 186 ms).
+  const bool by_pixels = !plan.depthwise && tiles >= kTilesPerThread * threads;
   parallel_run(threads, [&](int t, int nt) {
     for (int64_t img = 0; img < batch; ++img) {
       const int64_t x_off = img * s.in_channels * in_pixels, y_off = img * s.out_channels * pixels;
@@ -318,31 +325,47 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
           }
         }
         for (int64_t g = 0; g < s.groups; ++g) {
-          // This thread's K groups: reduction rows 4kg..4kg+3 interleaved into xt (rows past K
-          // repeat the first: their weight lanes are zero).
-          const int64_t kg0 = kgroups * t / nt, kg1 = kgroups * (t + 1) / nt;
-          for (int64_t kg = kg0; kg < kg1; ++kg) {
-            const uint8_t* src[4];
-            for (int j = 0; j < 4; ++j) {
-              const int64_t kk = std::min(kg * 4 + j, k_g - 1);
-              src[j] = direct ? ximg + (g * cin_g + kk) * in_pixels
-                              : tap_stream(planesp + g * cin_g * wide.phases * wide.plane, s, wide, kk);
+          // Reduction rows 4kg..4kg+3 interleaved into the xt tiles of pixels [p0, p1) (rows past
+          // K repeat the first: their weight lanes are zero).
+          auto interleave = [&](int64_t kg0, int64_t kg1, int64_t tile0, int64_t tile1) {
+            const int64_t p0 = tile0 * kTileColumns, p1 = std::min(pixels, tile1 * kTileColumns);
+            for (int64_t kg = kg0; kg < kg1; ++kg) {
+              const uint8_t* src[4];
+              for (int j = 0; j < 4; ++j) {
+                const int64_t kk = std::min(kg * 4 + j, k_g - 1);
+                src[j] = direct ? ximg + (g * cin_g + kk) * in_pixels
+                                : tap_stream(planesp + g * cin_g * wide.phases * wide.plane, s, wide, kk);
+              }
+              uint8_t* out = xtp + tile0 * tile_bytes + kg * kTileColumns * 4;
+              if (direct)
+                interleave_group(src[0], src[1], src[2], src[3], p0, p1, s.out_w, s.out_w, pixels, kTileColumns,
+                                 tile_bytes, out);
+              else
+                interleave_group(src[0], src[1], src[2], src[3], p0, p1, s.out_w, wide.wq, INT64_MAX, kTileColumns,
+                                 tile_bytes, out);
             }
-            if (direct)
-              interleave_group(src[0], src[1], src[2], src[3], pixels, s.out_w, s.out_w, pixels, kTileColumns,
-                               tile_bytes, xtp + kg * kTileColumns * 4);
-            else
-              interleave_group(src[0], src[1], src[2], src[3], pixels, s.out_w, wide.wq, INT64_MAX, kTileColumns,
-                               tile_bytes, xtp + kg * kTileColumns * 4);
-          }
-          if (nt > 1) {
-#pragma omp barrier
-          }
+          };
           const int64_t gp0 = g * cout_g / v.r, gp1 = ((g + 1) * cout_g + v.r - 1) / v.r;
-          const int64_t q0 = split_range(v, gp0, gp1, t, nt), q1 = split_range(v, gp0, gp1, t + 1, nt);
+          int64_t q0 = gp0, q1 = gp1, tile_begin = 0, tile_end = tiles;
+          if (by_pixels) {
+            // This thread's tiles, every K group and every panel: nothing it reads was written by
+            // another core (only the image / phase planes, a ninth of xt for a 3x3 layer).
+            tile_begin = (pixels * t / nt + kTileColumns / 2) / kTileColumns;
+            tile_end = t + 1 == nt ? tiles : (pixels * (t + 1) / nt + kTileColumns / 2) / kTileColumns;
+            interleave(0, kgroups, tile_begin, tile_end);
+          } else {
+            // The threads interleave K groups for every tile together, then split the panels.
+            interleave(kgroups * t / nt, kgroups * (t + 1) / nt, 0, tiles);
+            if (nt > 1) {
+#pragma omp barrier
+            }
+            q0 = split_range(v, gp0, gp1, t, nt);
+            q1 = split_range(v, gp0, gp1, t + 1, nt);
+          }
           if (q1 > q0) {
             const int64_t n0 = q0 * v.r, n1 = std::min(q1 * v.r, s.out_channels);
-            for (int64_t tile = 0; tile < tiles; ++tile) {
+            int64_t applied = tile_begin;  // tiles before it have had the post-kernel pass
+            for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
               const int64_t m0 = tile * kTileColumns, ms = std::min(kTileColumns, pixels - m0);
               QXtArgs a;
               a.x = xtp + tile * tile_bytes;
@@ -357,13 +380,14 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
               spmm(v, q0, q1, a);
               // A post-kernel activation on the tiles just written, while they are in cache,
               // kApplyTiles at a time (per tile, 64-column rows made it a call per row and tile).
-              if (yimg && post.post() && ((tile + 1) % kApplyTiles == 0 || tile + 1 == tiles)) {
-                const int64_t c0 = (tile / kApplyTiles) * kApplyTiles * kTileColumns;
+              if (yimg && post.post() && (tile + 1 - applied == kApplyTiles || tile + 1 == tile_end)) {
+                const int64_t c0 = applied * kTileColumns;
                 post.apply(yimg + n0 * pixels + c0, pixels, n1 - n0, m0 + ms - c0);
+                applied = tile + 1;
               }
             }
           }
-          if (nt > 1) {
+          if (nt > 1 && !by_pixels) {  // xt is rewritten by the next group
 #pragma omp barrier
           }
         }

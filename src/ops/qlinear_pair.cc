@@ -5,7 +5,6 @@
 
 #include "config/kernel_registry_i8.h"
 #include "core/aligned_vector.h"
-#include "ops/clones.h"
 #include "ops/planner.h"
 #include "ops/qactivations.h"
 #include "runtime/threads.h"
@@ -17,15 +16,6 @@ template <typename T>
 CacheAlignedVector<T>& scratch(int i) {
   thread_local CacheAlignedVector<T> buffers[4];
   return buffers[i];
-}
-
-// Word j = bytes (r0[j], r1[j], r2[j], r3[j]) in memory order: four K rows as one column of
-// down's groups-of-4 layout. Written as the word loop the vectorizer turns into zero-extends,
-// shifts and ORs.
-SPIRALKIT_CLONES void interleave_rows4(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
-                                       int64_t n, uint32_t* out) {
-  for (int64_t j = 0; j < n; ++j)
-    out[j] = uint32_t(r0[j]) | uint32_t(r1[j]) << 8 | uint32_t(r2[j]) << 16 | uint32_t(r3[j]) << 24;
 }
 
 QPanelView planned_view(const QLinearPlan& p, int64_t m, PlanChoice choice, bool* dense) {
@@ -121,15 +111,8 @@ Status qlinear_pair_forward(const QLinearPlan& up, Epilogue up_ep, const QLinear
         a.y_row0 = n0;
         up_fn(vu, c0, c1, a);
         up_ep.apply(ys.data(), ldx, n1 - n0, ms);  // the activation only (no residual): any layout
-        for (int64_t r = 0; r < n1 - n0; r += 4) {
-          for (int i = 0; i < 4; ++i) {
-            uint8_t* qi = q + i * ldx;
-            quantize_u8_rows(ys.data() + (r + i) * ldx, ms, down_inv, down_zp, qi);
-            std::fill(qi + ms, qi + ldx, uint8_t(0));  // padding columns the kernels may load
-          }
-          interleave_rows4(q, q + ldx, q + 2 * ldx, q + 3 * ldx, ldx,
-                           reinterpret_cast<uint32_t*>(xdown + (n0 + r) / 4 * ldx * 4));
-        }
+        for (int64_t r = 0; r < n1 - n0; r += 4)
+          quantize_group4(ys.data() + r * ldx, ldx, ms, down_inv, down_zp, q, ldx, xdown + (n0 + r) / 4 * ldx * 4);
       }
       if (nt > 1) {
 #pragma omp barrier

@@ -142,7 +142,9 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                       // Phase planes: output rows wider than a tile, stride 3 (nine phases, some unread),
                       // dilated and strided, a 1x1 stride 2 that reads one phase of four.
                       {3, 8, 9, 150, 3, 1, 1, 1, 1}, {4, 8, 13, 11, 3, 3, 1, 1, 1}, {4, 4, 12, 12, 3, 2, 2, 2, 1},
-                      {8, 8, 9, 10, 1, 2, 0, 1, 1}};
+                      {8, 8, 9, 10, 1, 2, 0, 1, 1},
+                      // >= 12 tiles: two threads split the pixels (whole tiles each, the last a tail).
+                      {8, 12, 30, 40, 1, 1, 0, 1, 1}, {8, 8, 28, 28, 3, 1, 1, 1, 2}};
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
@@ -193,6 +195,17 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         ep_res.act = Activation::kRelu;
         std::vector<float> y_res(y.size());
         REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, x.data(), ep_res, y_res.data()).ok());
+        // A GELU runs after the kernels on the tiles each thread wrote: every tile gets it once.
+        spiralkit::Epilogue ep_gelu = ep, ep_none = ep;
+        ep_gelu.act = Activation::kGelu;
+        ep_none.act = Activation::kNone;
+        std::vector<float> y_gelu(y.size()), y_none(y.size());
+        REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, x.data(), ep_gelu, y_gelu.data()).ok());
+        REQUIRE(spiralkit::qconv2d_forward(plan, s.batch, x.data(), ep_none, y_none.data()).ok());
+        for (size_t i = 0; i < y.size(); ++i) {
+          const double v = y_none[i], want_gelu = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+          REQUIRE(std::fabs(y_gelu[i] - want_gelu) <= 1e-5 * (1.0 + std::fabs(want_gelu)));
+        }
         // A uint8 residual (a bottleneck's identity path between int8 layers), uint8 out.
         std::vector<uint8_t> res_u8(y.size());
         for (size_t i = 0; i < res_u8.size(); ++i) res_u8[i] = static_cast<uint8_t>((i * 37 + seed) % 256);
