@@ -29,7 +29,7 @@ bool int8_block_runs_fp32(const FusedBlock& b) {
     total += b.expand->rows * b.expand->cols;
   }
   const bool sparse = total > 0 && nnz * 4 <= total;
-  return expanded_bytes >= (int64_t(1) << 20) || (sparse && expanded_bytes >= (int64_t(512) << 10));
+  return sparse && expanded_bytes >= (int64_t(512) << 10);
 }
 
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {

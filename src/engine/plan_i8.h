@@ -27,13 +27,15 @@ bool conv_runs_int8(const ConvShape& s);
 
 // Whether an inverted-residual block (ops/fused_block.h) whose 1x1 layers are int8 runs faster as
 // the fp32 fused block (on the dequantized weights) than as int8 layers: unfused, the int8 layers
-// write the expanded tensor to memory and read it back through the fp32 depthwise (quantized on
-// the way), which costs most where that tensor is large. So: >= 1 MiB per image, or >= 512 KiB when
-// the 1x1 weights are <= 25 % dense. Measured per block on MobileNet-v2 by
-// benchmarks/int8_block_choice.py (Zen 4, 2 threads, batch 1; results in benchmarks/results/
-// int8-block-choice-mobilenet-zen4-8f9c5ab.txt): fused fp32 wins on the 112 x 112 to 28 x 28 blocks
-// (dense block 2: 1.57 ms as int8 layers, 0.48 ms fused), the 96- and 160-channel 14 x 14 and 7 x 7
-// blocks are faster int8. compile(tune=True) keeps this choice (it times dense vs sparse only).
+// write the expanded tensor to memory (as uint8) and read it back through the fp32 depthwise,
+// which costs most where that tensor is large and the int8 kernels' own work small. So: 1x1
+// weights <= 25 % dense and an expanded tensor >= 512 KiB per image. Measured per block on
+// MobileNet-v2 by benchmarks/int8_block_choice.py (Zen 4, 2 threads, batch 1; benchmarks/results/
+// int8-block-choice-mobilenet-zen4-04e9163.txt): at 80 and 90 % `1x4` the fused fp32 block wins on
+// the 112 x 112 to 28 x 28 blocks (90 %, block 2: 0.346 ms as int8 layers, 0.245 fused), the
+// 14 x 14 and 7 x 7 blocks are level or faster as int8 layers; dense, the int8 layers are level on
+// the 112 x 112 blocks and faster from 56 x 56 (0.245 vs 0.301 ms). compile(tune=True) keeps this
+// choice (it times dense vs sparse only).
 bool int8_block_runs_fp32(const FusedBlock& b);
 
 // What int8_conv[node] says of a node, for the uint8 chains below.

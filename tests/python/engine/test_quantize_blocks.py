@@ -24,9 +24,8 @@ FP32_BLOCK = "(fp32: faster than its int8 layers)"
 
 
 class ThreeBlocks(torch.nn.Module):
-    """Expanded tensors of 1 MiB (64 x 64 x 64 fp32: fused fp32 at any density), 512 KiB
-    (32 x 32 x 128: fused fp32 only when the 1x1 weights are <= 25 % dense) and 16 KiB (8 x 8 x 64:
-    int8) per image."""
+    """Expanded tensors of 1 MiB (64 x 64 x 64 fp32) and 512 KiB (32 x 32 x 128), fused fp32 when the
+    1x1 weights are <= 25 % dense, and 16 KiB (8 x 8 x 64: int8 layers at any density) per image."""
 
     def __init__(self):
         super().__init__()
@@ -70,14 +69,16 @@ def _block_kernels(engine):
     return out
 
 
-@pytest.mark.parametrize("sparsity,mid_fp32", [(0.0, False), (0.9, True)], ids=["dense", "1x4-90"])
-def test_large_blocks_run_fused_fp32_small_blocks_int8(sparsity, mid_fp32, tmp_path):
+@pytest.mark.parametrize("sparsity,fused", [(0.0, False), (0.9, True)], ids=["dense", "1x4-90"])
+def test_large_sparse_blocks_run_fused_fp32_the_rest_int8(sparsity, fused, tmp_path):
     fp32 = _export(_model(sparsity), SHAPE, tmp_path / "m.onnx")
     calib = _batches(SHAPE, 4)
     engine = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib)
     kernels = _block_kernels(engine)
-    assert kernels["big"].startswith("fused block") and kernels["big"].endswith(FP32_BLOCK), kernels
-    assert kernels["mid"].endswith(FP32_BLOCK) == mid_fp32, kernels
+    for block in ("big", "mid"):
+        assert kernels[block].startswith("fused block") == fused, kernels
+        assert kernels[block].endswith(FP32_BLOCK) == fused, kernels
+        assert kernels[block].startswith("int8 ") == (not fused), kernels
     assert kernels["small"].startswith("int8 "), kernels
     qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
     for x in _batches(SHAPE, 2, seed=31):
