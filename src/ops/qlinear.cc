@@ -30,14 +30,6 @@ CacheAlignedVector<T>& scratch(int i) {
   return buffers[i];
 }
 
-QOutput output_params(const QLinearPlan& plan, const Epilogue& ep) {
-  QOutput o;
-  o.scale = plan.row_scale.data();
-  o.bias = ep.bias;
-  o.act = ep.kernel_act();
-  return o;
-}
-
 Status few_rows(const QLinearPlan& plan, const QPanelPack& pack, bool dense, const float* x, int64_t m,
                 const Epilogue& ep, float* y) {
   const PackedWeightI8& w = *plan.w;
@@ -56,7 +48,7 @@ Status few_rows(const QLinearPlan& plan, const QPanelPack& pack, bool dense, con
       QGemvArgs a;
       a.x = xqp + i * ldq;
       a.x_zero_point = plan.x.zero_point;
-      a.out = output_params(plan, ep);
+      a.out = qlinear_output(plan, ep);
       a.out.y_f32 = y + i * w.rows;
       fn(v, p0, p1, a);
       ep.apply(y + i * w.rows + n0, w.rows, 1, n1 - n0);
@@ -124,6 +116,14 @@ void qxt_panels_into_rows(const QPanelView& v, QSpmmFn spmm, const QOutput& out,
   }
 }
 
+QOutput qlinear_output(const QLinearPlan& plan, const Epilogue& ep) {
+  QOutput o;
+  o.scale = plan.row_scale.data();
+  o.bias = ep.bias;
+  o.act = ep.kernel_act();
+  return o;
+}
+
 Status check_quant_params(const QuantParams& q, const char* what) {
   if (!(q.scale > 0.0f) || !std::isfinite(q.scale) || !std::isfinite(1.0f / q.scale))
     return Status::InvalidArgument(std::string(what) + ": expected a positive finite quantization scale");
@@ -175,7 +175,7 @@ Status qlinear_forward(const QLinearPlan& plan, const float* x, int64_t m, Epilo
   uint8_t* xtp = xt.data();
   const int threads = qlinear_threads(v, m);
   const int64_t chunk_panels = std::max<int64_t>(1, kQChunkRows / v.r);
-  const QOutput out = output_params(plan, ep);
+  const QOutput out = qlinear_output(plan, ep);
   const float inv_scale = 1.0f / plan.x.scale;
   parallel_run(threads, [&](int t, int nt) {
     const int64_t p0 = split_qpanels(v, 0, v.panels, t, nt), p1 = split_qpanels(v, 0, v.panels, t + 1, nt);

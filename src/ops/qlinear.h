@@ -42,6 +42,10 @@ int qlinear_threads(const QPanelView& v, int64_t m);
 // Output rows per chunk the K x M drivers compute into their fp32 scratch before transposing it.
 constexpr int64_t kQChunkRows = 128;
 
+// The kernels' epilogue for plan's rows: dequantizing scales, ep's bias and the activation the
+// kernels apply themselves (fp32 output; the caller points y_f32 / y_u8).
+QOutput qlinear_output(const QLinearPlan& plan, const Epilogue& ep);
+
 // Bytes of a K x S uint8 strip of activations the K x M drivers keep in L2.
 constexpr int64_t kQStripBytes = 512 * 1024;
 

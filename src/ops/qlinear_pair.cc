@@ -27,14 +27,6 @@ QSpmmFn kernel_for(const QPanelView& v, bool dense) {
   return dense ? select_qs8_gemm()->fn : select_qs8_spmm(v.r)->fn;
 }
 
-QOutput output_of(const QLinearPlan& p, const Epilogue& ep) {
-  QOutput o;
-  o.scale = p.row_scale.data();
-  o.bias = ep.bias;
-  o.act = ep.kernel_act();
-  return o;
-}
-
 // Thread t's first panel of up, on a 4-row boundary: each thread writes whole groups of down's K.
 int64_t split_on_groups(const QPanelView& v, int t, int nt) {
   if (t >= nt) return v.panels;
@@ -78,7 +70,7 @@ Status qlinear_pair_forward(const QLinearPlan& up, Epilogue up_ep, const QLinear
   uint8_t* xqp = xq.data();
   uint8_t* xup = xt_up.data();
   uint8_t* xdown = xt_down.data();
-  const QOutput up_out = output_of(up, up_ep), down_out = output_of(down, down_ep);
+  const QOutput up_out = qlinear_output(up, up_ep), down_out = qlinear_output(down, down_ep);
   const float up_inv = 1.0f / up.x.scale, down_inv = 1.0f / down.x.scale;
   const int32_t down_zp = down.x.zero_point;
   const int64_t up_chunk = std::max<int64_t>(4 / vu.r, kQChunkRows / vu.r);

@@ -8,10 +8,18 @@
 #include <vector>
 
 #include "core/pattern.h"
+#include "runtime/threads.h"
 #include "sparse/packed_weight.h"
 #include "spiralkit_kernels/f32-sconv.h"
 
 namespace spiralkit_test {
+
+// Sets the engine's thread count for a scope.
+struct ThreadCount {
+  explicit ThreadCount(int n) : saved(spiralkit::get_num_threads()) { spiralkit::set_num_threads(n); }
+  ~ThreadCount() { spiralkit::set_num_threads(saved); }
+  int saved;
+};
 
 inline std::vector<float> random_vector(int64_t n, uint32_t seed) {
   std::mt19937 gen(seed);

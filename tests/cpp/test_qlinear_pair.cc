@@ -21,12 +21,6 @@ using spiralkit::PatternKind;
 
 namespace {
 
-struct ThreadCount {
-  explicit ThreadCount(int n) : saved(spiralkit::get_num_threads()) { spiralkit::set_num_threads(n); }
-  ~ThreadCount() { spiralkit::set_num_threads(saved); }
-  int saved;
-};
-
 struct Layer {
   std::unique_ptr<spiralkit::PackedWeightI8> w;
   spiralkit::QLinearPlan plan;
@@ -59,7 +53,7 @@ TEST_CASE("an int8 linear pair equals its two layers run one after the other") {
     for (int threads = 1; threads <= 2; ++threads)
       for (int choice = 0; choice < 3; ++choice)
         for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kGelu}) {
-          ThreadCount tc(threads);
+          spiralkit_test::ThreadCount tc(threads);
           for (int64_t m : ms) {
             CAPTURE(p.name());
             CAPTURE(threads);

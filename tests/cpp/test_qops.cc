@@ -23,12 +23,6 @@ using spiralkit::PatternKind;
 
 namespace {
 
-struct ThreadCount {
-  explicit ThreadCount(int n) : saved(spiralkit::get_num_threads()) { spiralkit::set_num_threads(n); }
-  ~ThreadCount() { spiralkit::set_num_threads(saved); }
-  int saved;
-};
-
 std::vector<float> reference_linear(const spiralkit::PackedWeightI8& w, const spiralkit::QLinearPlan& plan,
                                     const std::vector<float>& x, int64_t m, const float* bias, Activation act) {
   std::vector<int8_t> q(static_cast<size_t>(w.rows * w.cols));
@@ -57,7 +51,7 @@ TEST_CASE("qlinear equals the integer reference bit for bit on every path") {
   for (const Pattern& p : patterns)
     for (int threads = 1; threads <= 2; ++threads)
       for (int choice = 0; choice < 3; ++choice) {
-        ThreadCount tc(threads);
+        spiralkit_test::ThreadCount tc(threads);
         const int64_t rows = 37, cols = 70;
         std::vector<float> wf = spiralkit_test::pruned_matrix(rows, cols, p, p.kind == PatternKind::kDense ? 0.0 : 0.8,
                                                               seed++);
@@ -149,7 +143,7 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
       for (int pk = 0; pk < 2; ++pk) {
-        ThreadCount tc(threads);
+        spiralkit_test::ThreadCount tc(threads);
         spiralkit::ConvShape s;
         s.batch = 2;
         s.in_channels = g.cin;
