@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/kernel_config.h"
+#include "config/kernel_registry_bf16.h"
 #include "config/kernel_registry_f16.h"
 #include "csrc/qops_bindings.h"
 #include "csrc/status_to_python.h"
@@ -164,6 +165,7 @@ py::dict info() {
   if (!f.note.empty()) d["isa_note"] = f.note;
   d["cpu_fma"] = f.has_fma;
   d["cpu_avx512_vnni"] = f.has_avx512_vnni;
+  d["cpu_avx512_bf16"] = f.has_avx512_bf16;
   d["physical_cores"] = f.physical_cores;
   d["logical_cpus"] = f.logical_cpus;
   d["num_threads"] = spiralkit::get_num_threads();
@@ -187,6 +189,13 @@ py::dict info() {
     row["kernel"] = f16 ? f16->name : "unavailable (no FEAT_FP16)";
     row["isa"] = f16 ? spiralkit::isa_name(f16->isa) : "-";
     kernels["f16-spmm"] = row;
+  }
+  if (!spiralkit::bf16_gemm_table().empty()) {  // int8 plans' attention products (x86 builds)
+    const spiralkit::Bf16GemmRow* bf16 = spiralkit::select_bf16_gemm();
+    py::dict row;
+    row["kernel"] = bf16 ? bf16->name : "unavailable (no AVX512_BF16)";
+    row["isa"] = bf16 ? spiralkit::isa_name(bf16->isa) : "-";
+    kernels["bf16-gemm"] = row;
   }
   d["cpu_fp16"] = f.has_fp16;
   d["cpu_dotprod"] = f.has_dotprod;

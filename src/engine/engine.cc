@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "config/kernel_registry_bf16.h"
+#include "ops/attention_bf16.h"
 #include "ops/conv2d.h"
 #include "ops/winograd_conv.h"
 #include "ops/linear.h"
@@ -252,6 +254,9 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
   SPIRALKIT_RETURN_IF_ERROR(infer_shapes(g_, batch, &inst->shapes));
   inst->nodes.resize(g_.nodes.size());
   std::vector<int64_t> ws(g_.nodes.size(), 0);
+  // An int8 plan (any int8 weight) runs its attention's products in bf16 where the CPU can: their
+  // rounding (2^-9) is far under the int8 steps of the layers around them.
+  const bool int8_plan = std::any_of(g_.weights.begin(), g_.weights.end(), [](const auto& w) { return w.quant != nullptr; });
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const Node& n = g_.nodes[i];
     const auto& sh = inst->shapes.shapes;
@@ -278,9 +283,13 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       else if (g_.weights[n.weight].quant) np.kernel += " (fp32 by choice)";
     } else if (n.op == OpKind::kAttention) {
       const bool bshd = !n.ints.empty();
-      np.workspace_bytes = (bshd ? attention_bshd_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]])
-                                 : attention_workspace_floats(sh[n.inputs[0]], sh[n.inputs[1]])) * 4;
+      np.bf16_attention = int8_plan && attention_bf16_available();
+      const Shape &sq = sh[n.inputs[0]], &sk = sh[n.inputs[1]];
+      np.workspace_bytes = (np.bf16_attention ? attention_bf16_workspace_floats(sq, sk, sh[n.inputs[2]], bshd)
+                            : bshd            ? attention_bshd_workspace_floats(sq, sk)
+                                              : attention_workspace_floats(sq, sk)) * 4;
       np.kernel = bshd ? "fused attention (interleaved heads)" : "fused attention";
+      if (np.bf16_attention) np.kernel += std::string(", bf16 products: ") + select_bf16_gemm()->name;
     }
     ws[i] = np.workspace_bytes;
   }
@@ -612,7 +621,10 @@ Status Engine::run_node(size_t i, const Instance& inst, const std::vector<void*>
       return Status::Ok();
     case OpKind::kAttention: {
       const Shape none;
-      if (!n.ints.empty()) {
+      if (inst.nodes[i].bf16_attention) {
+        attention_bf16_forward(!n.ints.empty(), in(0), ishape(0), in(1), ishape(1), in(2), ishape(2), in(3),
+                               in(3) ? ishape(3) : none, n.floats[0], y, ws);
+      } else if (!n.ints.empty()) {
         attention_bshd_forward(in(0), ishape(0), in(1), ishape(1), in(2), ishape(2), in(3), in(3) ? ishape(3) : none,
                                n.floats[0], y, ws);
       } else {

@@ -52,6 +52,7 @@ CpuFeatures detect() {
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   f.has_avx512_vnni = avx512 && __builtin_cpu_supports("avx512vnni");
   f.has_avx_vnni = avx2 && __builtin_cpu_supports("avxvnni");
+  f.has_avx512_bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
   f.detected = avx512 && avx2 ? Isa::kAvx512 : (avx2 ? Isa::kAvx2 : Isa::kScalar);
 #elif defined(__aarch64__)
   f.detected = Isa::kNeon;  // NEON is mandatory on AArch64
@@ -97,6 +98,7 @@ const char* isa_name(Isa isa) {
     case Isa::kAvxVnni: return "avxvnni";
     case Isa::kNeonFp16: return "neonfp16";
     case Isa::kNeonDot: return "neondot";
+    case Isa::kAvx512Bf16: return "avx512bf16";
   }
   return "?";
 }
@@ -112,6 +114,7 @@ bool isa_allows(Isa needed) {
   switch (needed) {
     case Isa::kAvx512Vnni: return f.has_avx512_vnni && isa_allows(Isa::kAvx512);
     case Isa::kAvxVnni: return f.has_avx_vnni && isa_allows(Isa::kAvx2);
+    case Isa::kAvx512Bf16: return f.has_avx512_bf16 && isa_allows(Isa::kAvx512);
     case Isa::kNeonFp16: return f.has_fp16 && active == Isa::kNeon;
     case Isa::kNeonDot: return f.has_dotprod && active == Isa::kNeon;
     default: break;

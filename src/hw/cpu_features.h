@@ -20,6 +20,7 @@ enum class Isa : int {
   kAvxVnni = 5,     // kAvx2 + AVX-VNNI (vpdpbusd on ymm, VEX-encoded)
   kNeonFp16 = 6,    // kNeon + FEAT_FP16 arithmetic (hwcap asimdhp; Cortex-A76/A78, not A72)
   kNeonDot = 7,     // kNeon + FEAT_DotProd (hwcap asimddp; SDOT/UDOT)
+  kAvx512Bf16 = 8,  // kAvx512 + AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16; Zen 4, Cooper Lake, Sapphire Rapids)
 };
 
 const char* isa_name(Isa isa);
@@ -32,6 +33,7 @@ struct CpuFeatures {
   bool has_fma = false;
   bool has_avx512_vnni = false;
   bool has_avx_vnni = false;
+  bool has_avx512_bf16 = false;
   bool has_fp16 = false;        // ARM FEAT_FP16 (asimdhp)
   bool has_dotprod = false;     // ARM SDOT
   int physical_cores = 1;

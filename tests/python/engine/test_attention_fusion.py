@@ -92,3 +92,28 @@ def test_attention_with_a_data_dependent_scale_runs_unfused():
     want = ort.InferenceSession(model.SerializeToString()).run(None, feeds)[0]
     got = engine.run(feeds)[0]
     assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max() + 1e-6
+
+
+def test_int8_plan_runs_attention_products_in_bf16_where_the_cpu_has_it(tmp_path):
+    """An int8 plan's attention multiplies in bf16 on AVX512_BF16 CPUs (fp32 plans never do); the
+    answer stays within int8 error of ONNX Runtime fp32, and the artifact replans the same way."""
+    torch.manual_seed(3)
+    block = Block(d=64, heads=4).eval()
+    model = _export(block, (torch.randn(1, 40, 64),), ["x"])
+    calib = [np.random.default_rng(i).standard_normal((1, 40, 64)).astype(np.float32) for i in range(4)]
+    q = spiralkit.compile(model, calib[0], quantize="int8", calibration=calib)
+    f = spiralkit.compile(model, calib[0])
+    has_bf16 = spiralkit._C.info()["cpu_avx512_bf16"]
+    attention = [l["kernel"] for l in q.layers() if l["op"] == "Attention"]
+    assert len(attention) == 1
+    assert ("bf16 products" in attention[0]) == bool(has_bf16), attention
+    assert not any("bf16" in l["kernel"] for l in f.layers())
+    session = ort.InferenceSession(model.SerializeToString())
+    x = np.random.default_rng(9).standard_normal((2, 40, 64)).astype(np.float32)
+    want = session.run(None, {"x": x})[0]
+    got = q.run(x)[0]
+    assert np.abs(got - want).max() <= 0.05 * np.abs(want).max()
+    q.save(tmp_path / "q.spk")
+    loaded = spiralkit.load(tmp_path / "q.spk")
+    assert [l["kernel"] for l in loaded.layers()] == [l["kernel"] for l in q.layers()]
+    np.testing.assert_array_equal(loaded.run(x)[0], got)
