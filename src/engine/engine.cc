@@ -10,6 +10,7 @@
 #include "config/kernel_registry_bf16.h"
 #include "ops/attention_bf16.h"
 #include "ops/conv2d.h"
+#include "ops/qlinear_siblings.h"
 #include "ops/winograd_conv.h"
 #include "ops/linear.h"
 #include "ops/planner.h"
@@ -342,6 +343,34 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
     fused.unmaterialized[g_.nodes[i].outputs[0]] = true;
     ++i;
   }
+  // int8 linears reading one input (attention's Q, K and V) run as one op from the first of them:
+  // x quantized once. The later ones are computed early, so their outputs live from the head on.
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const Node& a = g_.nodes[i];
+    if (a.op != OpKind::kLinear || inst->nodes[i].runs != 1 || !linear_runs_int8(g_, a)) continue;
+    const QLinearPlan& qa = g_.weights[a.weight].quant->layer;
+    const int64_t m = qa.w->cols ? numel_of(inst->shapes.shapes[a.inputs[0]]) / qa.w->cols : 0;
+    std::vector<int> sib;
+    for (size_t j = i + 1; j < g_.nodes.size() && sib.size() + 1 < static_cast<size_t>(kMaxQLinearSiblings); ++j) {
+      const Node& b = g_.nodes[j];
+      if (b.op != OpKind::kLinear || b.inputs[0] != a.inputs[0] || inst->nodes[j].runs != 1 ||
+          inst->nodes[j].fused_head >= 0 || !linear_runs_int8(g_, b))
+        continue;
+      if (qlinear_siblings_fusable(qa, g_.weights[b.weight].quant->layer, linear_epilogue(b, nullptr), m))
+        sib.push_back(static_cast<int>(j));
+    }
+    if (sib.empty()) continue;
+    NodePlan& head = inst->nodes[i];
+    head.siblings = sib;
+    head.kernel += ", x quantized once for it and " + std::to_string(sib.size()) + " more";
+    for (int j : sib) {
+      inst->nodes[j].runs = 0;
+      inst->nodes[j].fused_head = static_cast<int>(i);
+      inst->nodes[j].kernel += ", run by " + a.name + " on its quantized x";
+      ws[j] = 0;
+      fused.step[j] = fused.step[i];
+    }
+  }
   // int8 convolutions that feed only int8 convolutions hand them uint8.
   std::vector<char> int8_conv(g_.nodes.size(), 0);
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -432,7 +461,24 @@ Status Engine::run(const Instance& inst, const std::vector<const void*>& inputs,
   for (size_t i = 0; i < g_.nodes.size() && st.ok(); i += std::max(1, inst.nodes[i].runs)) {
     const auto t0 = node_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     const int runs = inst.nodes[i].runs;
-    if (inst.nodes[i].linear_pair) {
+    if (runs == 0) continue;  // an earlier node ran it (a sibling linear)
+    if (!inst.nodes[i].siblings.empty()) {
+      const QLinearPlan* plans[kMaxQLinearSiblings];
+      Epilogue eps[kMaxQLinearSiblings];
+      float* ys[kMaxQLinearSiblings];
+      int count = 0;
+      auto add = [&](size_t j) {
+        const Node& nj = g_.nodes[j];
+        plans[count] = &g_.weights[nj.weight].quant->layer;
+        eps[count] = linear_epilogue(nj, &ptr);
+        ys[count] = static_cast<float*>(ptr[nj.outputs[0]]);
+        ++count;
+      };
+      add(i);
+      for (int j : inst.nodes[i].siblings) add(static_cast<size_t>(j));
+      const int64_t m = numel_of(inst.shapes.shapes[g_.nodes[i].inputs[0]]) / plans[0]->w->cols;
+      st = qlinear_siblings_forward(plans, eps, count, static_cast<const float*>(ptr[g_.nodes[i].inputs[0]]), m, ys);
+    } else if (inst.nodes[i].linear_pair) {
       const Node &up = g_.nodes[i], &down = g_.nodes[i + 1];
       const QLinearPlan& u = g_.weights[up.weight].quant->layer;
       const int64_t m = numel_of(inst.shapes.shapes[up.inputs[0]]) / u.w->cols;

@@ -31,6 +31,7 @@ struct NodePlan {
   int runs = 1;
   bool linear_pair = false;  // heads an int8 linear pair (ops/qlinear_pair.h): runs == 2
   int fused_head = -1;       // when runs == 0: the node that runs this one
+  std::vector<int> siblings;  // int8 linears this one runs with its shared input (ops/qlinear_siblings.h)
   bool bf16_attention = false;  // Attention in an int8 plan, products on the bf16 rows (ops/attention_bf16.h)
 };
 

@@ -73,7 +73,9 @@ Geometry geometry(const Shape& sq, const Shape& sk, const Shape& sv, bool bshd) 
 
 }  // namespace
 
-bool attention_bf16_available() { return select_bf16_gemm() != nullptr && select_bf16_pack() != nullptr; }
+bool attention_bf16_available() {
+  return select_bf16_gemm() != nullptr && select_bf16_pack() != nullptr && select_bf16_softmax() != nullptr;
+}
 
 int64_t attention_bf16_workspace_floats(const Shape& sq, const Shape& sk, const Shape& sv, bool bshd) {
   return int64_t(get_num_threads()) * geometry(sq, sk, sv, bshd).per_thread_u16() / 2;
@@ -123,7 +125,7 @@ void attention_bf16_forward(bool bshd, const float* q, const Shape& sq, const fl
   const int64_t mask_row = mstride[mr - 2], mask_col = mstride[mr - 1];
   const Bf16GemmFn gemm = select_bf16_gemm()->fn;
   const Bf16PackFn pack = select_bf16_pack()->fn;
-  const SoftmaxFn softmax = select_softmax()->fn;
+  const Bf16SoftmaxFn softmax = select_bf16_softmax()->fn;
   // Tasks: heads, each split into row-block ranges only when there are fewer heads than threads
   // (each split packs its head's k and v itself).
   const int64_t blocks = (g.s + kRowBlock - 1) / kRowBlock;
@@ -151,11 +153,12 @@ void attention_bf16_forward(bool bshd, const float* q, const Shape& sq, const fl
       for (int64_t blk = blocks * part / splits; blk < blocks * (part + 1) / splits; ++blk) {
         const int64_t r0 = blk * kRowBlock, rows = std::min(kRowBlock, g.s - r0);
         pack(static_cast<int>(Bf16Pack::kRows), h.q + r0 * g.ldq, g.ldq, rows, g.d, qa, g.d2);
-        gemm(rows, g.t, g.d2 / 2, qa, g.d2, kb, g.tpad, sc, g.t);
+        gemm(rows, g.t, g.d2 / 2, qa, g.d2, kb, g.tpad, sc, g.t, nullptr);
+        float inv_sum[kRowBlock];
         for (int64_t i = 0; i < rows; ++i)
-          softmax(sc + i * g.t, sc + i * g.t, g.t, scale, h.mask ? h.mask + (r0 + i) * mask_row : nullptr, mask_col);
-        pack(static_cast<int>(Bf16Pack::kRows), sc, g.t, rows, g.t, pa, g.t2);
-        gemm(rows, g.e, g.t2 / 2, pa, g.t2, vb, g.epad, h.y + r0 * g.ldy, g.ldy);
+          inv_sum[i] = 1.0f / softmax(sc + i * g.t, g.t, scale, h.mask ? h.mask + (r0 + i) * mask_row : nullptr,
+                                      mask_col, pa + i * g.t2);
+        gemm(rows, g.e, g.t2 / 2, pa, g.t2, vb, g.epad, h.y + r0 * g.ldy, g.ldy, inv_sum);
       }
     }
   });

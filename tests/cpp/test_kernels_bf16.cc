@@ -76,6 +76,9 @@ TEST_CASE("bf16-gemm: every row against the double-precision reference (tails in
       for (int64_t n : {1, 15, 16, 17, 33, 64, 65, 130})
         for (int64_t k : {1, 2, 7, 64, 129}) {
           const uint32_t seed = static_cast<uint32_t>(m * 10007 + n * 101 + k);
+          const bool scaled = (m + n + k) % 2 == 1;  // half the shapes with a per-row output scale
+          std::vector<float> row_scale(m);
+          for (int64_t i = 0; i < m; ++i) row_scale[i] = 0.25f + 0.5f * i;
           const std::vector<float> a = spiralkit_test::random_vector(m * k, seed);
           const std::vector<float> b = spiralkit_test::random_vector(k * n, seed + 7);
           const int64_t k2 = k + (k & 1), ldb = (n + 15) / 16 * 16, ldc = n + 5;
@@ -83,8 +86,9 @@ TEST_CASE("bf16-gemm: every row against the double-precision reference (tails in
           pack->fn(static_cast<int>(Bf16Pack::kRows), a.data(), k, m, k, ap.data(), k2);
           pack->fn(static_cast<int>(Bf16Pack::kPairsOfRows), b.data(), n, k, n, bp.data(), ldb);
           std::vector<float> want(m * ldc, -7.0f), got(m * ldc, -7.0f);
-          spiralkit::spiralkit_bf16_gemm_ukernel__reference(m, n, k2 / 2, ap.data(), k2, bp.data(), ldb, want.data(), ldc);
-          row.fn(m, n, k2 / 2, ap.data(), k2, bp.data(), ldb, got.data(), ldc);
+          spiralkit::spiralkit_bf16_gemm_ukernel__reference(m, n, k2 / 2, ap.data(), k2, bp.data(), ldb, want.data(), ldc,
+                                                            scaled ? row_scale.data() : nullptr);
+          row.fn(m, n, k2 / 2, ap.data(), k2, bp.data(), ldb, got.data(), ldc, scaled ? row_scale.data() : nullptr);
           INFO(row.name << " m=" << m << " n=" << n << " k=" << k);
           for (int64_t i = 0; i < m; ++i)
             for (int64_t j = 0; j < ldc; ++j) {
@@ -92,12 +96,45 @@ TEST_CASE("bf16-gemm: every row against the double-precision reference (tails in
                 REQUIRE(got[i * ldc + j] == -7.0f);  // columns past n untouched
                 continue;
               }
-              double bound = 0;  // fp32 accumulation: K roundings of partial sums <= sum |a b|
+              double bound = 0;  // (scaled by the row's scale where there is one)  // fp32 accumulation: K roundings of partial sums <= sum |a b|
               for (int64_t p = 0; p < k; ++p)
                 bound += std::fabs(double(bf16_bits_to_f32(ap[i * k2 + p])) * bf16_bits_to_f32(bp[(p / 2 * ldb + j) * 2 + p % 2]));
+              if (scaled) bound *= row_scale[i];
               REQUIRE(std::fabs(got[i * ldc + j] - want[i * ldc + j]) <= 1e-6 * k * bound + 1e-30);
             }
         }
+  }
+}
+
+TEST_CASE("bf16-softmax: every row against the reference (masks, strides, odd and short rows)") {
+  if (spiralkit::bf16_softmax_table().empty() || !spiralkit::select_bf16_softmax()) {
+    MESSAGE("no AVX512_BF16 on this CPU: bf16-softmax rows skipped");
+    return;
+  }
+  for (const auto& row : spiralkit::bf16_softmax_table()) {
+    if (!spiralkit::isa_allows(row.isa)) continue;
+    for (int64_t n : {1, 2, 15, 16, 17, 37, 128, 131})
+      for (int64_t mask_stride : {0, 1, 3}) {  // 0: no mask
+        std::vector<float> x = spiralkit_test::random_vector(n, static_cast<uint32_t>(n * 7 + mask_stride));
+        for (auto& v : x) v *= 20.0f;
+        std::vector<float> mask = spiralkit_test::random_vector(n * 3 + 1, 5);
+        for (size_t i = 0; i < mask.size(); i += 4) mask[i] = -10000.0f;
+        std::vector<float> xr = x, xk = x;
+        const int64_t even = n + (n & 1);
+        std::vector<uint16_t> want(even + 8, 0xBEEF), got(even + 8, 0xBEEF);
+        const float* mp = mask_stride ? mask.data() : nullptr;
+        const float sw = spiralkit::spiralkit_bf16_softmax_ukernel__reference(xr.data(), n, 0.125f, mp, mask_stride, want.data());
+        const float sg = row.fn(xk.data(), n, 0.125f, mp, mask_stride, got.data());
+        INFO(row.name << " n=" << n << " mask_stride=" << mask_stride);
+        CHECK(std::fabs(sg - sw) <= 1e-5f * sw);
+        for (int64_t j = 0; j < n; ++j) {
+          CHECK(xk[j] == doctest::Approx(xr[j]).epsilon(1e-6));  // the scaled, masked row left in x
+          const float a = bf16_bits_to_f32(got[j]), b = bf16_bits_to_f32(want[j]);
+          CHECK(std::fabs(a - b) <= std::fabs(b) / 128 + 1e-30f);  // one bf16 step, exp's 1e-7 apart
+        }
+        if (n & 1) CHECK(got[n] == 0);
+        CHECK(got[even] == 0xBEEF);  // nothing past the row
+      }
   }
 }
 

@@ -117,3 +117,42 @@ def test_int8_plan_runs_attention_products_in_bf16_where_the_cpu_has_it(tmp_path
     loaded = spiralkit.load(tmp_path / "q.spk")
     assert [l["kernel"] for l in loaded.layers()] == [l["kernel"] for l in q.layers()]
     np.testing.assert_array_equal(loaded.run(x)[0], got)
+
+
+class SeparateProjections(torch.nn.Module):
+    """BERT's layout: three Linear layers read the same hidden states."""
+
+    def __init__(self, d=64, heads=4):
+        super().__init__()
+        self.q, self.k, self.v = (torch.nn.Linear(d, d) for _ in range(3))
+        self.heads = heads
+
+    def forward(self, x):
+        b, s, d = x.shape
+        hd = d // self.heads
+        q = self.q(x).reshape(b, s, self.heads, hd).permute(0, 2, 1, 3)
+        k = self.k(x).reshape(b, s, self.heads, hd).permute(0, 2, 3, 1)
+        v = self.v(x).reshape(b, s, self.heads, hd).permute(0, 2, 1, 3)
+        ctx = torch.matmul(torch.softmax(torch.matmul(q, k) / hd ** 0.5, dim=-1), v)
+        return ctx.permute(0, 2, 1, 3).reshape(b, s, d)
+
+
+def test_int8_projections_of_one_input_run_as_one_op():
+    """Q, K and V read one tensor: in an int8 plan the first runs all three on x quantized once
+    (the others are marked as run by it), and the answer stays within int8 error of ORT fp32."""
+    torch.manual_seed(4)
+    block = SeparateProjections().eval()
+    model = _export(block, (torch.randn(1, 40, 64),), ["x"])
+    calib = [np.random.default_rng(i).standard_normal((1, 40, 64)).astype(np.float32) for i in range(4)]
+    engine = spiralkit.compile(model, calib[0], quantize="int8", calibration=calib)
+    linears = [l for l in engine.layers() if l["op"] == "Linear"]
+    assert len(linears) == 3
+    assert "x quantized once for it and 2 more" in linears[0]["kernel"]
+    assert all(l.get("fused_into") == linears[0]["name"] for l in linears[1:])
+    session = ort.InferenceSession(model.SerializeToString())
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 40, 64)).astype(np.float32)
+        want = session.run(None, {"x": x})[0]
+        assert np.abs(engine.run(x)[0] - want).max() <= 0.05 * np.abs(want).max()
+    fp32 = spiralkit.compile(model, calib[0])
+    assert not any("quantized once" in l["kernel"] for l in fp32.layers())
