@@ -22,7 +22,7 @@ void qs8_spmm_scalar(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_
       int32_t acc[R] = {};
       for (int32_t b = b0; b < b1; ++b) {
         const int64_t g = DENSE ? b - b0 : w.kidx[b];
-        const uint8_t* xr = a.x + (g * a.ldx + i) * 4;
+        const uint8_t* xr = (a.xoff ? a.x + a.xoff[g] : a.x + g * a.ldx * 4) + i * 4;
         const int8_t* wb = w.vals + static_cast<int64_t>(b) * R * 4;
         for (int r = 0; r < R; ++r)
           for (int j = 0; j < 4; ++j) acc[r] += int32_t(wb[r * 4 + j]) * (int32_t(xr[j]) - a.x_zero_point);

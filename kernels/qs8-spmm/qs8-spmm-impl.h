@@ -11,10 +11,11 @@
 
 namespace {
 
+// OFFS: K group g's row is at a.x + a.xoff[g] (QXtArgs.xoff), else at a.x + g * ldx * 4.
 // U = 2 (1-row panels, one vector): blocks alternate between two accumulators, summed at the end,
 // so a lone vector's dot products are two dependent chains, not one (K = 3072, 16 columns,
 // AVX-512 VNNI: the one chain ran at ~52 GMAC/s, the latency of vpdpbusd).
-template <class V, int R, int NV, bool DENSE, int U = 1>
+template <class V, int R, int NV, bool DENSE, bool OFFS, int U = 1>
 inline void qs8_spmm_strip(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end,
                            const spiralkit::QXtArgs& a, int64_t m0, int last) {
   using I = typename V::I;
@@ -22,6 +23,7 @@ inline void qs8_spmm_strip(const spiralkit::QPanelView& w, int64_t p_begin, int6
   constexpr int W = V::W;
   const uint8_t* x = a.x + m0 * 4;
   const int64_t ldx4 = a.ldx * 4;
+  const auto row = [&](int64_t g) { return OFFS ? x + a.xoff[g] : x + g * ldx4; };
   for (int64_t p = p_begin; p < p_end; ++p) {
     const int64_t n0 = p * R;
     const int valid = static_cast<int>(std::min<int64_t>(R, w.rows - n0));
@@ -37,14 +39,14 @@ inline void qs8_spmm_strip(const spiralkit::QPanelView& w, int64_t p_begin, int6
       I other = V::zero();
       for (; b + 2 <= b1; b += 2) {
         const int64_t g0 = DENSE ? b - b0 : w.kidx[b], g1 = DENSE ? b + 1 - b0 : w.kidx[b + 1];
-        acc[0][0] = V::dot(acc[0][0], V::load_x(x + g0 * ldx4), V::bcast_w(w.vals + static_cast<int64_t>(b) * 4));
-        other = V::dot(other, V::load_x(x + g1 * ldx4), V::bcast_w(w.vals + static_cast<int64_t>(b + 1) * 4));
+        acc[0][0] = V::dot(acc[0][0], V::load_x(row(g0)), V::bcast_w(w.vals + static_cast<int64_t>(b) * 4));
+        other = V::dot(other, V::load_x(row(g1)), V::bcast_w(w.vals + static_cast<int64_t>(b + 1) * 4));
       }
       acc[0][0] = V::add(acc[0][0], other);
     }
     for (; b < b1; ++b) {
       const int64_t g = DENSE ? b - b0 : w.kidx[b];
-      const uint8_t* xr = x + g * ldx4;
+      const uint8_t* xr = row(g);
       X xv[NV];
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) xv[v] = V::load_x(xr + v * W * 4);
@@ -71,22 +73,29 @@ inline void qs8_spmm_strip(const spiralkit::QPanelView& w, int64_t p_begin, int6
 }
 
 // The last strip: fewer vectors, the last one stored partially (loads stay whole: ldx is padded).
-template <class V, int R, int NV, bool DENSE>
+template <class V, int R, int NV, bool DENSE, bool OFFS>
 inline void qs8_spmm_tail(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end,
                           const spiralkit::QXtArgs& a, int64_t m0, int64_t rem) {
   if constexpr (NV > 1) {
-    if (rem <= (NV - 1) * V::W) return qs8_spmm_tail<V, R, NV - 1, DENSE>(w, p_begin, p_end, a, m0, rem);
+    if (rem <= (NV - 1) * V::W) return qs8_spmm_tail<V, R, NV - 1, DENSE, OFFS>(w, p_begin, p_end, a, m0, rem);
   }
   constexpr int kU = R == 1 && NV == 1 ? 2 : 1;
-  qs8_spmm_strip<V, R, NV, DENSE, kU>(w, p_begin, p_end, a, m0, static_cast<int>(rem - (NV - 1) * V::W));
+  qs8_spmm_strip<V, R, NV, DENSE, OFFS, kU>(w, p_begin, p_end, a, m0, static_cast<int>(rem - (NV - 1) * V::W));
 }
 
-template <class V, int R, int NV, bool DENSE>
-void qs8_spmm_xt(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::QXtArgs& a) {
+template <class V, int R, int NV, bool DENSE, bool OFFS>
+void qs8_spmm_columns(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::QXtArgs& a) {
   constexpr int64_t kTile = int64_t(NV) * V::W;
   int64_t m0 = 0;
-  for (; m0 + kTile <= a.m; m0 += kTile) qs8_spmm_strip<V, R, NV, DENSE>(w, p_begin, p_end, a, m0, V::W);
-  if (m0 < a.m) qs8_spmm_tail<V, R, NV, DENSE>(w, p_begin, p_end, a, m0, a.m - m0);
+  for (; m0 + kTile <= a.m; m0 += kTile) qs8_spmm_strip<V, R, NV, DENSE, OFFS>(w, p_begin, p_end, a, m0, V::W);
+  if (m0 < a.m) qs8_spmm_tail<V, R, NV, DENSE, OFFS>(w, p_begin, p_end, a, m0, a.m - m0);
+}
+
+// The offset table is a separate instantiation: the plain layout's inner loop stays as it was.
+template <class V, int R, int NV, bool DENSE>
+void qs8_spmm_xt(const spiralkit::QPanelView& w, int64_t p_begin, int64_t p_end, const spiralkit::QXtArgs& a) {
+  if (a.xoff) qs8_spmm_columns<V, R, NV, DENSE, true>(w, p_begin, p_end, a);
+  else qs8_spmm_columns<V, R, NV, DENSE, false>(w, p_begin, p_end, a);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 // fixed offset from it, so the four rows of a K group are four streams of whole output rows and
 // the layout is their interleave, with no per-row im2col (zero-point fills, bounds, strides: all
 // paid once, in the planes). On ResNet-50's layers (1 thread, Zen 4) this took the 3x3 convolutions
-// 1.3-1.7x and the 7x7 stem 2.7x faster than im2col rows. Depthwise convolutions run the
-// qs8-dwconv kernel per channel plane.
+// 1.3-1.7x and the 7x7 stem 2.7x faster than im2col rows. Dense stride-1 k x k layers skip even
+// that copy (ops/qconv2d_taps.cc). Depthwise convolutions run the qs8-dwconv kernel per channel plane.
 #include "ops/qconv2d.h"
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 #include "ops/clones.h"
 #include "ops/conv2d.h"
 #include "ops/qactivations.h"
+#include "ops/qconv2d_taps.h"
 #include "runtime/threads.h"
 
 namespace spiralkit {
@@ -234,6 +235,8 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
     out.act = ep.act;
     post.residual = nullptr;
   }
+  const bool dense = qplan_dense(w, pixels, ep.choice);
+  if (qconv2d_taps_applies(plan, dense, io, ep)) return qconv2d_taps_forward(plan, batch, io, out);
   // 1x1 stride 1 unpadded: K rows are the input channels' planes; otherwise wide columns.
   const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
                       s.pad_w == 0;
@@ -255,7 +258,6 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
   uint8_t* xqp = xq.data();
   uint8_t* xtp = xt.data();
   uint8_t* planesp = planes.data();
-  const bool dense = qplan_dense(w, pixels, ep.choice);
   const QPanelPack& pack = dense ? w.dense_panels() : w.panels;
   const QPanelView v = pack.view();
   const QSpmmFn spmm = dense ? select_qs8_gemm()->fn : select_qs8_spmm(v.r)->fn;

@@ -27,6 +27,11 @@ struct PackedWeightI8 {
 
   // Dense 4-row panels for the dense fallback (GEMM/GEMV), built on first use and kept.
   const QPanelPack& dense_panels() const;
+  // Dense 4-row panels of a k x k convolution's weight (cols = C * taps, C % 4 == 0) with its K
+  // columns reordered tap-major, column (c, tap) at group tap * C / 4 + c / 4, lane c % 4: each K
+  // group is 4 channels of one tap, one word of the channel-interleaved planes the direct int8
+  // convolution reads (ops/qconv2d_taps.cc). Built on first use and kept; row_sum is unchanged.
+  const QPanelPack& tap_major_panels(int64_t taps) const;
   // Dense row-major int8 values, built on first use and kept (depthwise conv reads it).
   const std::vector<int8_t>& dense_values() const;
   // Writes the dense rows x cols int8 matrix.
@@ -35,9 +40,9 @@ struct PackedWeightI8 {
   int64_t nbytes() const;
 
  private:
-  mutable std::once_flag dense_once_, dense_panels_once_;
+  mutable std::once_flag dense_once_, dense_panels_once_, tap_major_once_;
   mutable std::vector<int8_t> dense_;
-  mutable QPanelPack dense_panels_;
+  mutable QPanelPack dense_panels_, tap_major_panels_;
 };
 
 // Quantizes a dense fp32 rows x cols weight per output row (scale = max|w| / 127, q =

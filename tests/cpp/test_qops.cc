@@ -138,7 +138,16 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                       {3, 8, 9, 150, 3, 1, 1, 1, 1}, {4, 8, 13, 11, 3, 3, 1, 1, 1}, {4, 4, 12, 12, 3, 2, 2, 2, 1},
                       {8, 8, 9, 10, 1, 2, 0, 1, 1},
                       // >= 12 tiles: two threads split the pixels (whole tiles each, the last a tail).
-                      {8, 12, 30, 40, 1, 1, 0, 1, 1}, {8, 8, 28, 28, 3, 1, 1, 1, 2}};
+                      {8, 12, 30, 40, 1, 1, 0, 1, 1}, {8, 8, 28, 28, 3, 1, 1, 1, 2},
+                      // The direct k x k path (dense, stride 1, C_in % 4 == 0; ops/qconv2d_taps.cc):
+                      // >= 12 wide tiles (threads split them), dilated, unpadded, 5x5, rows wider than
+                      // a tile, a 7 x 7 output of one tile (threads split the panels), C_out % 4 != 0.
+                      {8, 16, 28, 28, 3, 1, 1, 1, 1}, {8, 8, 9, 11, 3, 1, 2, 2, 1}, {12, 8, 10, 10, 3, 1, 0, 1, 1},
+                      {4, 8, 9, 9, 5, 1, 2, 1, 1},    {4, 8, 5, 70, 3, 1, 1, 1, 1}, {16, 24, 7, 7, 3, 1, 1, 1, 1},
+                      {8, 6, 6, 6, 3, 1, 1, 1, 1},
+                      // ... strided: 3x3 / 2 over >= 12 tiles, 7x7 / 2 padded 3, 1x1 padded, 1x1 / 2 odd sides.
+                      {8, 8, 60, 50, 3, 2, 1, 1, 1}, {4, 8, 20, 21, 7, 2, 3, 1, 1}, {8, 8, 5, 6, 1, 1, 1, 1, 1},
+                      {8, 12, 9, 11, 1, 2, 0, 1, 1}};
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)

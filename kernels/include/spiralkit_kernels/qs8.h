@@ -70,6 +70,10 @@ struct QOutput {
 struct QXtArgs {
   const uint8_t* x = nullptr;
   int64_t ldx = 0;
+  // Optional [groups] byte offsets: K group g's row starts at x + xoff[g] (column i at + 4 i)
+  // instead of x + g * ldx * 4. A direct convolution points each group at a tap of its input
+  // planes (ops/qconv2d_taps.cc) instead of copying every tap into its own row.
+  const int64_t* xoff = nullptr;
   int64_t m = 0;
   int32_t x_zero_point = 0;
   QOutput out;
