@@ -33,11 +33,24 @@ struct QVecAvx512Vnni {
   }
   static int32_t hsum(I a) { return _mm512_reduce_add_epi32(a); }
 
-  // The epilogue of qs8.h on `count` (<= W) lanes of row n.
+  // The epilogue of qs8.h on `count` (<= W) lanes of row n; q: qs8_requant_row(o, n) where yq.
   static void store(const spiralkit::QOutput& o, int64_t n, I acc, int32_t corr, float* yf, uint8_t* yq,
-                    int count) {
+                    int count, const spiralkit::QRequantRow& q) {
     const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
     const F f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_set1_epi32(corr)));
+    if (yq) {
+      F t = _mm512_fmadd_ps(f, _mm512_set1_ps(q.mul), _mm512_set1_ps(q.add));
+      if (o.residual) {
+        t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, o.residual + o.offset(yf, yq)), _mm512_set1_ps(q.rmul), t);
+      } else if (o.residual_u8) {
+        const I r = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, o.residual_u8 + o.offset(yf, yq)));
+        t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, _mm512_set1_epi32(o.residual_zero_point))),
+                            _mm512_set1_ps(q.rmul), t);
+      }
+      t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(q.lo)), _mm512_set1_ps(q.hi));
+      _mm_mask_storeu_epi8(yq, mask, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t)));
+      return;
+    }
     F v = _mm512_fmadd_ps(f, _mm512_set1_ps(o.scale[n]), _mm512_set1_ps(o.bias ? o.bias[n] : 0.0f));
     if (o.residual) {
       v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, o.residual + o.offset(yf, yq)));
@@ -48,15 +61,7 @@ struct QVecAvx512Vnni {
     }
     if (o.act != spiralkit::Activation::kNone) v = _mm512_max_ps(v, _mm512_setzero_ps());
     if (o.act == spiralkit::Activation::kRelu6) v = _mm512_min_ps(v, _mm512_set1_ps(6.0f));
-    if (yf) {
-      _mm512_mask_storeu_ps(yf, mask, v);
-      return;
-    }
-    F t = _mm512_mul_ps(v, _mm512_set1_ps(o.out_inv_scale));
-    t = _mm512_max_ps(t, _mm512_set1_ps(static_cast<float>(-o.out_zero_point)));
-    t = _mm512_min_ps(t, _mm512_set1_ps(static_cast<float>(255 - o.out_zero_point)));
-    const I q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(o.out_zero_point));
-    _mm_mask_storeu_epi8(yq, mask, _mm512_cvtusepi32_epi8(q));
+    _mm512_mask_storeu_ps(yf, mask, v);
   }
 };
 }  // namespace

@@ -37,8 +37,36 @@ struct QVecAvxVnni {
   }
 
   static void store(const spiralkit::QOutput& o, int64_t n, I acc, int32_t corr, float* yf, uint8_t* yq,
-                    int count) {
+                    int count, const spiralkit::QRequantRow& q) {
     const F f = _mm256_cvtepi32_ps(_mm256_add_epi32(acc, _mm256_set1_epi32(corr)));
+    if (yq) {
+      F t = _mm256_fmadd_ps(f, _mm256_set1_ps(q.mul), _mm256_set1_ps(q.add));
+      if (o.residual) {
+        const float* res = o.residual + o.offset(yf, yq);
+        alignas(32) float tmp[W] = {};
+        std::memcpy(tmp, res, sizeof(float) * count);
+        t = _mm256_fmadd_ps(_mm256_load_ps(tmp), _mm256_set1_ps(q.rmul), t);
+      } else if (o.residual_u8) {
+        alignas(16) uint8_t tmp[16] = {};
+        std::memcpy(tmp, o.residual_u8 + o.offset(yf, yq), count);
+        const I r = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(tmp)));
+        t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r, _mm256_set1_epi32(o.residual_zero_point))),
+                            _mm256_set1_ps(q.rmul), t);
+      }
+      t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(q.lo)), _mm256_set1_ps(q.hi));
+      const I qi = _mm256_cvtps_epi32(t);
+      // In [0, 255] already: the unsigned packs only narrow. Bytes 0-3 from lane 0, 4-7 from lane 1.
+      const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));
+      const __m128i b8 = _mm_packus_epi16(w16, w16);
+      if (count == W) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(yq), b8);
+      } else {
+        alignas(16) uint8_t tmp[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
+        std::memcpy(yq, tmp, count);
+      }
+      return;
+    }
     F v = _mm256_fmadd_ps(f, _mm256_set1_ps(o.scale[n]), _mm256_set1_ps(o.bias ? o.bias[n] : 0.0f));
     if (o.residual) {
       const float* res = o.residual + o.offset(yf, yq);
@@ -58,26 +86,13 @@ struct QVecAvxVnni {
     }
     if (o.act != spiralkit::Activation::kNone) v = _mm256_max_ps(v, _mm256_setzero_ps());
     if (o.act == spiralkit::Activation::kRelu6) v = _mm256_min_ps(v, _mm256_set1_ps(6.0f));
-    if (yf) {
-      if (count == W) {
-        _mm256_storeu_ps(yf, v);
-      } else {
-        alignas(32) float tmp[W];
-        _mm256_store_ps(tmp, v);
-        std::memcpy(yf, tmp, sizeof(float) * count);
-      }
-      return;
+    if (count == W) {
+      _mm256_storeu_ps(yf, v);
+    } else {
+      alignas(32) float tmp[W];
+      _mm256_store_ps(tmp, v);
+      std::memcpy(yf, tmp, sizeof(float) * count);
     }
-    F t = _mm256_mul_ps(v, _mm256_set1_ps(o.out_inv_scale));
-    t = _mm256_max_ps(t, _mm256_set1_ps(static_cast<float>(-o.out_zero_point)));
-    t = _mm256_min_ps(t, _mm256_set1_ps(static_cast<float>(255 - o.out_zero_point)));
-    const I q = _mm256_add_epi32(_mm256_cvtps_epi32(t), _mm256_set1_epi32(o.out_zero_point));
-    // In [0, 255] already: the unsigned packs only narrow. Bytes 0-3 from lane 0, 4-7 from lane 1.
-    const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-    const __m128i b8 = _mm_packus_epi16(w16, w16);
-    alignas(16) uint8_t tmp[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b8);
-    std::memcpy(yq, tmp, count);
   }
 };
 }  // namespace

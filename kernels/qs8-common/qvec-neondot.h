@@ -30,8 +30,28 @@ struct QVecNeonDot {
   static int32_t hsum(I a) { return vaddvq_s32(a); }
 
   static void store(const spiralkit::QOutput& o, int64_t n, I acc, int32_t corr, float* yf, uint8_t* yq,
-                    int count) {
+                    int count, const spiralkit::QRequantRow& q) {
     const F f = vcvtq_f32_s32(vaddq_s32(acc, vdupq_n_s32(corr)));
+    if (yq) {
+      F t = vfmaq_f32(vdupq_n_f32(q.add), f, vdupq_n_f32(q.mul));
+      if (o.residual) {
+        float tmp[W] = {};
+        std::memcpy(tmp, o.residual + o.offset(yf, yq), sizeof(float) * count);
+        t = vfmaq_f32(t, vld1q_f32(tmp), vdupq_n_f32(q.rmul));
+      } else if (o.residual_u8) {
+        uint8_t tmp[8] = {};
+        std::memcpy(tmp, o.residual_u8 + o.offset(yf, yq), count);
+        const int32x4_t r = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(tmp)))));
+        t = vfmaq_f32(t, vcvtq_f32_s32(vsubq_s32(r, vdupq_n_s32(o.residual_zero_point))), vdupq_n_f32(q.rmul));
+      }
+      t = vminq_f32(vmaxq_f32(t, vdupq_n_f32(q.lo)), vdupq_n_f32(q.hi));
+      const uint16x4_t h = vqmovun_s32(vcvtnq_s32_f32(t));
+      const uint8x8_t b = vqmovn_u16(vcombine_u16(h, h));
+      uint8_t tmp[8];
+      vst1_u8(tmp, b);
+      std::memcpy(yq, tmp, count);
+      return;
+    }
     F v = vfmaq_f32(vdupq_n_f32(o.bias ? o.bias[n] : 0.0f), f, vdupq_n_f32(o.scale[n]));
     if (o.residual) {
       const float* res = o.residual + o.offset(yf, yq);
@@ -51,25 +71,13 @@ struct QVecNeonDot {
     }
     if (o.act != spiralkit::Activation::kNone) v = vmaxq_f32(v, vdupq_n_f32(0.0f));
     if (o.act == spiralkit::Activation::kRelu6) v = vminq_f32(v, vdupq_n_f32(6.0f));
-    if (yf) {
-      if (count == W) {
-        vst1q_f32(yf, v);
-      } else {
-        float tmp[W];
-        vst1q_f32(tmp, v);
-        std::memcpy(yf, tmp, sizeof(float) * count);
-      }
-      return;
+    if (count == W) {
+      vst1q_f32(yf, v);
+    } else {
+      float tmp[W];
+      vst1q_f32(tmp, v);
+      std::memcpy(yf, tmp, sizeof(float) * count);
     }
-    F t = vmulq_f32(v, vdupq_n_f32(o.out_inv_scale));
-    t = vmaxq_f32(t, vdupq_n_f32(static_cast<float>(-o.out_zero_point)));
-    t = vminq_f32(t, vdupq_n_f32(static_cast<float>(255 - o.out_zero_point)));
-    const int32x4_t q = vaddq_s32(vcvtnq_s32_f32(t), vdupq_n_s32(o.out_zero_point));
-    const uint16x4_t h = vqmovun_s32(q);
-    const uint8x8_t b = vqmovn_u16(vcombine_u16(h, h));
-    uint8_t tmp[8];
-    vst1_u8(tmp, b);
-    std::memcpy(yq, tmp, count);
   }
 };
 }  // namespace

@@ -64,10 +64,12 @@ inline void qs8_spmm_strip(const spiralkit::QPanelView& w, int64_t p_begin, int6
       const int32_t corr = static_cast<int32_t>(static_cast<uint32_t>(V::kXorBias - a.x_zero_point) *
                                                 static_cast<uint32_t>(w.row_sum[n]));
       const int64_t yoff = (n - a.y_row0) * a.ldy + m0;
+      // The row's requantization constants once, not per vector.
+      const spiralkit::QRequantRow q = a.out.y_u8 ? spiralkit::qs8_requant_row(a.out, n) : spiralkit::QRequantRow{};
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         V::store(a.out, n, acc[r][v], corr, a.out.y_f32 ? a.out.y_f32 + yoff + v * W : nullptr,
-                 a.out.y_u8 ? a.out.y_u8 + yoff + v * W : nullptr, v == NV - 1 ? last : W);
+                 a.out.y_u8 ? a.out.y_u8 + yoff + v * W : nullptr, v == NV - 1 ? last : W, q);
     }
   }
 }

@@ -15,6 +15,7 @@ struct VecAvx2 {
   static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static T load(const float* p) { return _mm256_loadu_ps(p); }
   // W bytes as floats (uint8 activations entering an fp32-exact int8 kernel).
+  static constexpr bool kMaskedU8 = false;  // no masked byte loads: tails go scalar
   static T load_u8(const uint8_t* p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }

@@ -17,6 +17,11 @@ struct VecAvx512 {
   static T load_u8(const uint8_t* p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }
+  // The first n (< W) bytes as floats, the other lanes zero; nothing past p[n - 1] is read.
+  static constexpr bool kMaskedU8 = true;
+  static T load_u8_n(const uint8_t* p, int n) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask(n), p)));
+  }
   static T load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
   static void store_n(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }

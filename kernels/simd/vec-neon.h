@@ -19,6 +19,7 @@ struct VecNeon {
   static T bcast(const float* p) { return vld1q_dup_f32(p); }
   static T load(const float* p) { return vld1q_f32(p); }
   // W bytes as floats (uint8 activations entering an fp32-exact int8 kernel).
+  static constexpr bool kMaskedU8 = false;  // no masked byte loads: tails go scalar
   static T load_u8(const uint8_t* p) {
     uint32_t v;
     std::memcpy(&v, p, 4);

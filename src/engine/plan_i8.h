@@ -18,11 +18,10 @@ namespace spiralkit {
 std::string qlinear_kernel_name(const QuantizedWeight& q, int64_t m, PlanChoice choice);
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice);
 
-// Whether a quantized convolution runs its int8 kernels at this shape: not a depthwise one. Its
-// vector int8 rows (qs8-dwconv, exact fp32 accumulation) took MobileNet-v2 int8 from 5.1 to
-// 9.7 ms (1 thread, Zen 4, a generic tap loop; the 3x3 path since still runs a layer at 0.26-0.45x
-// of the fp32 row, spiralkit_bench_kernels), so the plan keeps the fp32 depthwise kernels there (on the dequantized int8 weights and a
-// fake-quantized input: the int8 result up to float rounding).
+// Whether a quantized convolution runs its int8 kernels at this shape: every one but a depthwise
+// layer on a plane narrower than 56 columns, which runs the fp32 channel-blocked kernels (on the
+// dequantized int8 weights and a fake-quantized input: the int8 result up to float rounding),
+// faster there than the per-plane qs8-dwconv rows (plan_i8.cc has the measurements).
 bool conv_runs_int8(const ConvShape& s);
 
 // Whether an inverted-residual block (ops/fused_block.h) whose 1x1 layers are int8 runs faster as

@@ -4,6 +4,7 @@
 // fp32 within the quantization error.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -261,9 +262,12 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                 v = v > 0.0f ? v : 0.0f;
                 REQUIRE(std::memcmp(&y_res[at], &v, 4) == 0);
                 if (!plan.depthwise) {
-                  float u = std::fma(static_cast<float>(acc), out.scale[n], bias[n]);
-                  u = std::fma(static_cast<float>(int32_t(res_u8[at]) - 17), 0.02f, u);
-                  REQUIRE(yq_res[at] == spiralkit::qs8_requantize(u > 0.0f ? u : 0.0f, 1.0f / 0.04f, 3));
+                  // The folded uint8 epilogue (qs8.h) written out: output units, ReLU as the lower bound.
+                  const float inv = 1.0f / 0.04f;
+                  float t = std::fma(static_cast<float>(acc), out.scale[n] * inv, std::fma(bias[n], inv, 3.0f));
+                  t = std::fma(static_cast<float>(int32_t(res_u8[at]) - 17), 0.02f * inv, t);
+                  t = std::min(std::max(t, 3.0f), 255.0f);
+                  REQUIRE(yq_res[at] == static_cast<uint8_t>(std::nearbyint(t)));
                 }
               }
       }

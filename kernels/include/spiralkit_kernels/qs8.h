@@ -12,6 +12,7 @@
 // so every row is bit-exact against the scalar reference (kernels/reference/qs8-*-reference.cc).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -35,9 +36,13 @@ struct QPanelView {
 };
 
 // What happens after the int32 accumulation, per output row n (indices absolute):
-//   v = fma(float(acc), scale[n], bias ? bias[n] : 0), plus the residual, then act (kNone, kRelu
-//   or kRelu6 only), then either y_f32 = v, or
-//   y_u8 = clamp(nearbyint(v * out_inv_scale) + out_zero_point, 0, 255).
+//   y_f32: v = fma(float(acc), scale[n], bias ? bias[n] : 0), plus the residual, then act (kNone,
+//   kRelu or kRelu6 only);
+//   y_u8: the same in output units, folded (qs8_requant_row): t = fma(float(acc), mul, add), plus
+//   the residual times rmul, y_u8 = nearbyint(clamp(t, lo, hi)), the activation being the clamp's
+//   bounds. One FMA and one clamp per element instead of an FMA, the activation, a multiply, a
+//   clamp and a zero-point add: on small-K layers (MobileNet's 1x1s) the epilogue was most of the
+//   kernel's time.
 struct QOutput {
   const float* scale = nullptr;   // [rows]: x_scale * w_scale[n]
   const float* bias = nullptr;    // [rows] or null
@@ -140,22 +145,49 @@ inline float qs8_activate(float v, Activation act) {
   if (act == Activation::kRelu6) v = v < 6.0f ? v : 6.0f;
   return v;
 }
-inline uint8_t qs8_requantize(float v, float inv_scale, int32_t zero_point) {
-  float t = v * inv_scale;
-  const float lo = static_cast<float>(-zero_point), hi = static_cast<float>(255 - zero_point);
-  t = t > lo ? t : lo;  // clamp before rounding: the bounds are integers, so it commutes
-  t = t < hi ? t : hi;
-  return static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(t)) + zero_point);
+// Row n's uint8-output constants: mul = scale[n] * out_inv_scale, add = fma(bias[n],
+// out_inv_scale, out_zero_point); lo = out_zero_point under ReLU/ReLU6 (v >= 0), else 0; hi =
+// min(255, fma(6, out_inv_scale, out_zero_point)) under ReLU6, else 255; rmul = out_inv_scale for
+// an fp32 residual, residual_scale * out_inv_scale for a uint8 one (read as r - residual_zero_point).
+// Every row, scalar or vector, computes them with this function, so they agree bit for bit.
+struct QRequantRow {
+  float mul = 1.0f, add = 0.0f, lo = 0.0f, hi = 255.0f, rmul = 0.0f;
+};
+inline QRequantRow qs8_requant_row(const QOutput& o, int64_t n) {
+  QRequantRow q;
+  const float zp = static_cast<float>(o.out_zero_point);
+  q.mul = o.scale[n] * o.out_inv_scale;
+  q.add = std::fma(o.bias ? o.bias[n] : 0.0f, o.out_inv_scale, zp);
+  if (o.act == Activation::kRelu || o.act == Activation::kRelu6) q.lo = zp;
+  if (o.act == Activation::kRelu6) q.hi = std::min(255.0f, std::fma(6.0f, o.out_inv_scale, zp));
+  q.rmul = o.residual_u8 ? o.residual_scale * o.out_inv_scale : o.out_inv_scale;
+  return q;
+}
+// nearbyint(clamp(t, lo, hi)): the bounds lie in [0, 255], so the result is a byte.
+inline uint8_t qs8_requant_clamp(float t, const QRequantRow& q) {
+  t = t > q.lo ? t : q.lo;
+  t = t < q.hi ? t : q.hi;
+  return static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(t)));
 }
 inline float qs8_add_residual(const QOutput& o, int64_t i, float v) {
   if (o.residual) return v + o.residual[i];
   return std::fma(static_cast<float>(static_cast<int32_t>(o.residual_u8[i]) - o.residual_zero_point), o.residual_scale, v);
 }
 inline void qs8_store(const QOutput& o, int64_t n, int32_t acc, float* yf, uint8_t* yq) {
+  if (yq) {
+    const QRequantRow q = qs8_requant_row(o, n);
+    float t = std::fma(static_cast<float>(acc), q.mul, q.add);
+    if (o.residual) t = std::fma(o.residual[o.offset(yf, yq)], q.rmul, t);
+    else if (o.residual_u8)
+      t = std::fma(static_cast<float>(static_cast<int32_t>(o.residual_u8[o.offset(yf, yq)]) - o.residual_zero_point),
+                   q.rmul, t);
+    *yq = qs8_requant_clamp(t, q);
+    return;
+  }
   float v = std::fma(static_cast<float>(acc), o.scale[n], o.bias ? o.bias[n] : 0.0f);
   if (o.has_residual()) v = qs8_add_residual(o, o.offset(yf, yq), v);
   v = qs8_activate(v, o.act);
-  if (yf) *yf = v; else *yq = qs8_requantize(v, o.out_inv_scale, o.out_zero_point);
+  *yf = v;
 }
 
 // Scalar references over plain inputs: w dense int8 N x K row-major, x uint8 M x K row-major;
