@@ -38,8 +38,11 @@ inline void qs8_dw_fill_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwW
   for (int64_t pr = 0; pr < g.rows; ++pr) {
     float* row = P + pr * g.row_floats;
     const int64_t ih = pr - a.pad_h;
+    // Only the window's columns [0, cols) are written: the slack past them is read by output lanes
+    // past out_w alone, which no store keeps (it holds zeros from the allocation or an earlier
+    // plane's integers; zeroing it per row doubled the fill on 28-wide planes).
     if (ih < 0 || ih >= a.in_h) {
-      qs8_dw_zero<V>(row, 0, g.row_floats);
+      qs8_dw_zero<V>(row, 0, g.cols);
       continue;
     }
     const uint8_t* x = a.x + ih * a.in_w - a.pad_w;  // x[c]: padded column c
@@ -51,7 +54,7 @@ inline void qs8_dw_fill_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwW
     } else {
       for (; c < hi; ++c) row[c] = static_cast<float>(x[c]) - zp;
     }
-    qs8_dw_zero<V>(row, hi, g.row_floats);
+    qs8_dw_zero<V>(row, hi, g.cols);
   }
 }
 

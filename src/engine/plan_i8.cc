@@ -20,10 +20,11 @@ bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_cha
 
 // Depthwise layers run int8 on planes at least kInt8DepthwiseMinWidth wide: there the qs8-dwconv
 // row (uint8 in, uint8 out) beats the fp32 kernel plus the dequantize pass before it and the
-// quantize pass of the next layer (MobileNet-v2, 1 thread, Zen 4, dw + project: 112 -> 56 s2
-// 0.300 -> 0.253 ms, 56 s1 0.215 -> 0.172). Narrower planes keep the fp32 channel-blocked
-// kernel, which fills its vectors with channels (28 wide: even; 14 and 7 wide: int8 1.4-3.5x slower).
-constexpr int64_t kInt8DepthwiseMinWidth = 56;
+// quantize pass of the next layer (MobileNet-v2, 1 thread, Zen 4, depthwise + the projection
+// after it: 56 wide 0.215 -> 0.172 ms, 28 wide s2 0.145 -> 0.102, 28 wide s1 0.093 -> 0.079).
+// Narrower planes keep the fp32 channel-blocked kernel, which fills its vectors with channels
+// (14 wide: even, 0.061 either way; 7 wide: int8 0.083 vs 0.054).
+constexpr int64_t kInt8DepthwiseMinWidth = 28;
 bool conv_runs_int8(const ConvShape& s) { return !depthwise(s) || s.out_w >= kInt8DepthwiseMinWidth; }
 
 bool int8_block_runs_fp32(const FusedBlock& b) {
