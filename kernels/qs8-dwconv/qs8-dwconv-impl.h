@@ -30,13 +30,15 @@ inline void qs8_dw_zero(float* row, int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; c += V::W) V::store_n(row + c, V::zero(), static_cast<int>(std::min<int64_t>(V::W, c1 - c)));
 }
 
+// Padded rows [pr0, pr1) of the plane into P (row pr at P + (pr - pr0) * row_floats).
 template <class V>
-inline void qs8_dw_fill_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, float* P) {
+inline void qs8_dw_fill_rows(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, int64_t pr0, int64_t pr1,
+                             float* P) {
   const float zp = static_cast<float>(a.x_zero_point);
   const typename V::T vzp = V::set1(-zp);
   const int64_t lo = std::min<int64_t>(a.pad_w, g.cols), hi = std::min<int64_t>(a.pad_w + a.in_w, g.cols);
-  for (int64_t pr = 0; pr < g.rows; ++pr) {
-    float* row = P + pr * g.row_floats;
+  for (int64_t pr = pr0; pr < pr1; ++pr) {
+    float* row = P + (pr - pr0) * g.row_floats;
     const int64_t ih = pr - a.pad_h;
     // Only the window's columns [0, cols) are written: the slack past them is read by output lanes
     // past out_w alone, which no store keeps (it holds zeros from the allocation or an earlier
@@ -160,14 +162,14 @@ inline void qs8_dw_rows(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g
 // ran this 2x slower than the fp32 kernel.) acc + mid is exact: both are integers below 2^24.
 template <class V, int S, int R>
 inline void qs8_dw3x3_band(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, const typename V::T (&w)[9],
-                           int64_t oh, const spiralkit::QRequantRow& q) {
+                           int64_t oh, int64_t pr0, const spiralkit::QRequantRow& q) {
   using T = typename V::T;
   constexpr int W = V::W;
   constexpr int kSpan = (R - 1) * S + 3;
   const int64_t ld = g.row_floats;
   for (int64_t ow = 0; ow < a.out_w; ow += W) {
     const int n = static_cast<int>(std::min<int64_t>(W, a.out_w - ow));
-    const float* base = a.work + oh * S * ld + ow * S;
+    const float* base = a.work + (oh * S - pr0) * ld + ow * S;  // the band holds padded rows from pr0
     T acc[R], mid[R];
     for (int j = 0; j < R; ++j) {
       acc[j] = V::zero();
@@ -200,14 +202,26 @@ inline void qs8_dw3x3_band(const spiralkit::QDwArgs& a, const spiralkit::QDwWork
   }
 }
 
+// Floats of padded plane per band: the band's rows stay in L1 between the fill and the taps (a
+// whole 112 x 112 plane as floats is ~80 KB, and filled at once it went through L2: the stride-2
+// layer on it ran 2x slower than ONNX Runtime's).
+constexpr int64_t kBandFloats = 4096;
+
 template <class V, int S>
 void qs8_dw3x3_plane(const spiralkit::QDwArgs& a, const spiralkit::QDwWork& g, const spiralkit::QRequantRow& q) {
   typename V::T w[9];
   for (int t = 0; t < 9; ++t) w[t] = V::set1(static_cast<float>(a.w[t]));
   constexpr int R = S == 1 ? 4 : 2;
-  int64_t oh = 0;
-  for (; oh + R <= a.out_h; oh += R) qs8_dw3x3_band<V, S, R>(a, g, w, oh, q);
-  for (; oh < a.out_h; ++oh) qs8_dw3x3_band<V, S, 1>(a, g, w, oh, q);
+  // Output rows per band: a multiple of R, at least R; its rows [oh0 * S, (oh1 - 1) * S + 3).
+  const int64_t fit = (kBandFloats / g.row_floats - 3) / S + 1;
+  const int64_t band = std::max<int64_t>(R, fit / R * R);
+  for (int64_t oh0 = 0; oh0 < a.out_h; oh0 += band) {
+    const int64_t oh1 = std::min(a.out_h, oh0 + band), pr0 = oh0 * S;
+    qs8_dw_fill_rows<V>(a, g, pr0, (oh1 - 1) * S + 3, a.work);
+    int64_t oh = oh0;
+    for (; oh + R <= oh1; oh += R) qs8_dw3x3_band<V, S, R>(a, g, w, oh, pr0, q);
+    for (; oh < oh1; ++oh) qs8_dw3x3_band<V, S, 1>(a, g, w, oh, pr0, q);
+  }
 }
 
 template <class V>
@@ -217,9 +231,10 @@ void qs8_dwconv_plane(const spiralkit::QDwArgs& a) {
     return spiralkit::spiralkit_qs8_dwconv_ukernel__scalar(a);
   const spiralkit::QDwWork g = spiralkit::qs8_dwconv_work(a);
   const spiralkit::QRequantRow q = a.out.y_u8 ? spiralkit::qs8_requant_row(a.out, 0) : spiralkit::QRequantRow{};
-  qs8_dw_fill_plane<V>(a, g, a.work);
-  if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && (a.stride_w == 1 || a.stride_w == 2))
+  if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w &&
+      (a.stride_w == 1 || a.stride_w == 2))
     return a.stride_w == 1 ? qs8_dw3x3_plane<V, 1>(a, g, q) : qs8_dw3x3_plane<V, 2>(a, g, q);
+  qs8_dw_fill_rows<V>(a, g, 0, g.rows, a.work);
   const int taps = a.kh * a.kw;
   float wv[kMaxExactTaps];  // per tap: its weight and its offset from an output's first column
   int64_t off[kMaxExactTaps];

@@ -228,13 +228,16 @@ TEST_CASE("qs8 spmv and gemv rows (one activation row) are bit-exact against the
 }
 
 TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
-  struct Geo { int64_t h, w; int k, stride, pad, dil; };
+  struct Geo { int64_t h, w; int k, stride, pad, dil, stride_h = 0; };  // stride_h 0: = stride
   // Narrow planes (one partial vector), and rows wide enough for the vector rows' four-vector
-  // strips plus a tail, at strides 1-3, dilation 2, 5x5 and 7x7.
+  // strips plus a tail, at strides 1-3, dilation 2, 5x5 and 7x7; planes tall and wide enough for
+  // several row bands of the 3x3 rows (MobileNet's 112 x 112 stride 2, 56 x 56 stride 1); a 3x3
+  // whose vertical stride differs from its horizontal one.
   const Geo geos[] = {{7, 9, 3, 1, 1, 1},   {8, 8, 3, 2, 1, 1},  {5, 6, 5, 1, 2, 1},  {9, 9, 3, 1, 2, 2},
                       {4, 4, 1, 1, 0, 1},   {3, 3, 3, 1, 0, 1},  {6, 5, 3, 2, 0, 1},  {6, 77, 3, 1, 1, 1},
                       {7, 131, 3, 2, 1, 1}, {5, 70, 5, 1, 2, 1}, {9, 41, 7, 1, 3, 1}, {6, 83, 3, 1, 2, 2},
-                      {7, 100, 3, 3, 1, 1}, {5, 66, 5, 2, 2, 1}};
+                      {7, 100, 3, 3, 1, 1}, {5, 66, 5, 2, 2, 1}, {112, 112, 3, 2, 1, 1}, {57, 56, 3, 1, 1, 1},
+                      {33, 40, 3, 2, 1, 1, 1}, {20, 47, 3, 1, 1, 1, 2}};
   std::mt19937 gen(5);
   std::uniform_int_distribution<int> wd(-128, 127), xd(0, 255);
   for (const auto& row : spiralkit::qs8_dwconv_table()) {
@@ -253,11 +256,13 @@ TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
         a.x = x.data();
         a.in_h = g.h;
         a.in_w = g.w;
-        a.out_h = (g.h + 2 * g.pad - g.dil * (g.k - 1) - 1) / g.stride + 1;
+        const int stride_h = g.stride_h ? g.stride_h : g.stride;
+        a.out_h = (g.h + 2 * g.pad - g.dil * (g.k - 1) - 1) / stride_h + 1;
         a.out_w = (g.w + 2 * g.pad - g.dil * (g.k - 1) - 1) / g.stride + 1;
         a.w = w.data();
         a.kh = a.kw = g.k;
-        a.stride_h = a.stride_w = g.stride;
+        a.stride_h = stride_h;
+        a.stride_w = g.stride;
         a.pad_h = a.pad_w = g.pad;
         a.dil_h = a.dil_w = g.dil;
         a.x_zero_point = 77;
@@ -267,7 +272,8 @@ TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
         a.out.out_inv_scale = 10.0f;
         a.out.out_zero_point = 3;
         const size_t n = static_cast<size_t>(a.out_h * a.out_w);
-        // The vector rows' scratch, poisoned: every float they read must be one they wrote.
+        // The vector rows' scratch, poisoned: every float that reaches a kept output must be one
+        // they wrote (the slack past a row's window is read only by lanes past out_w).
         std::vector<float> work(static_cast<size_t>(spiralkit::qs8_dwconv_work_floats(a)), std::nanf(""));
         a.work = work.data();
         std::vector<float> yf(n), rf(n);
