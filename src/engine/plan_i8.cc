@@ -19,11 +19,12 @@ bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_cha
 }  // namespace
 
 // Depthwise layers run int8 on planes at least kInt8DepthwiseMinWidth wide: there the qs8-dwconv
-// row (uint8 in, uint8 out) beats the fp32 kernel plus the dequantize pass before it and the
-// quantize pass of the next layer (MobileNet-v2, 1 thread, Zen 4, depthwise + the projection
-// after it: 56 wide 0.215 -> 0.172 ms, 28 wide s2 0.145 -> 0.102, 28 wide s1 0.093 -> 0.079).
-// Narrower planes keep the fp32 channel-blocked kernel, which fills its vectors with channels
-// (14 wide: even, 0.061 either way; 7 wide: int8 0.083 vs 0.054).
+// row (uint8 in, uint8 out; the VNNI dot-product row where the CPU has it) beats the fp32 kernel
+// plus the dequantize pass before it and the quantize pass of the next layer. Narrower planes
+// keep the fp32 channel-blocked kernel, which fills its vectors with channels. MobileNet-v2 dense
+// int8, 1 thread, Zen 4 (Engine.profile sums): every depthwise layer on the fp32 kernels 3.10 ms
+// (with the earlier epilogue); int8 from 28 wide 2.01-2.09 ms, from 14 wide 2.16-2.24, all int8
+// 2.28-2.52.
 constexpr int64_t kInt8DepthwiseMinWidth = 28;
 bool conv_runs_int8(const ConvShape& s) { return !depthwise(s) || s.out_w >= kInt8DepthwiseMinWidth; }
 

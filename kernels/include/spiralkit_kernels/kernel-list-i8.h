@@ -25,6 +25,7 @@
   X(spiralkit_qu8_vquant_ukernel__avx512, kAvx512, 1, 16)            \
   X(spiralkit_qu8_vquant_ukernel__avx2, kAvx2, 1, 8)
 #define SPIRALKIT_X86_QS8_DWCONV(X)                                 \
+  X(spiralkit_qs8_dwconv_ukernel__avx512vnni, kAvx512Vnni, 1, 16)    \
   X(spiralkit_qs8_dwconv_ukernel__avx512, kAvx512, 1, 16)            \
   X(spiralkit_qs8_dwconv_ukernel__avx2, kAvx2, 1, 8)
 #else
