@@ -20,12 +20,12 @@ bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_cha
 
 // Depthwise layers run int8 on planes at least kInt8DepthwiseMinWidth wide: there the qs8-dwconv
 // row (uint8 in, uint8 out; the VNNI dot-product row where the CPU has it) beats the fp32 kernel
-// plus the dequantize pass before it and the quantize pass of the next layer. Narrower planes
-// keep the fp32 channel-blocked kernel, which fills its vectors with channels. MobileNet-v2 dense
-// int8, 1 thread, Zen 4 (Engine.profile sums): every depthwise layer on the fp32 kernels 3.10 ms
-// (with the earlier epilogue); int8 from 28 wide 2.01-2.09 ms, from 14 wide 2.16-2.24, all int8
-// 2.28-2.52.
-constexpr int64_t kInt8DepthwiseMinWidth = 28;
+// plus the dequantize pass before it and the quantize pass of the next layer. 7-wide planes keep
+// the fp32 channel-blocked kernel, which fills its vectors with channels. MobileNet-v2 dense int8,
+// 1 thread, Zen 4, Engine.profile sums: every depthwise layer on the fp32 kernels 3.10 ms (with
+// the earlier epilogue); int8 from 28 wide 2.05-2.07 ms, from 14 wide 1.96 (the 14-wide stride-2
+// block 0.051 -> 0.032 ms, the others level), all int8 2.19 (a 7-wide block 0.05 -> 0.08 ms).
+constexpr int64_t kInt8DepthwiseMinWidth = 14;
 bool conv_runs_int8(const ConvShape& s) { return !depthwise(s) || s.out_w >= kInt8DepthwiseMinWidth; }
 
 bool int8_block_runs_fp32(const FusedBlock& b) {

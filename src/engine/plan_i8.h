@@ -19,7 +19,7 @@ std::string qlinear_kernel_name(const QuantizedWeight& q, int64_t m, PlanChoice 
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice);
 
 // Whether a quantized convolution runs its int8 kernels at this shape: every one but a depthwise
-// layer on a plane narrower than 28 columns, which runs the fp32 channel-blocked kernels (on the
+// layer on a plane narrower than 14 columns, which runs the fp32 channel-blocked kernels (on the
 // dequantized int8 weights and a fake-quantized input: the int8 result up to float rounding),
 // faster there than the per-plane qs8-dwconv rows (plan_i8.cc has the measurements).
 bool conv_runs_int8(const ConvShape& s);

@@ -339,8 +339,8 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
                                 : tap_stream(planesp + g * cin_g * wide.phases * wide.plane, s, wide, kk);
               }
               uint8_t* out = xtp + tile0 * tile_bytes + kg * kTileColumns * 4;
-              if (direct)
-                interleave_group(src[0], src[1], src[2], src[3], p0, p1, s.out_w, s.out_w, pixels, kTileColumns,
+              if (direct)  // the planes are the streams: one row of `pixels` (no piece ends at a row end)
+                interleave_group(src[0], src[1], src[2], src[3], p0, p1, pixels, pixels, pixels, kTileColumns,
                                  tile_bytes, out);
               else
                 interleave_group(src[0], src[1], src[2], src[3], p0, p1, s.out_w, wide.wq, INT64_MAX, kTileColumns,
