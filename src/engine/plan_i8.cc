@@ -22,7 +22,7 @@ bool depthwise(const ConvShape& s) { return s.groups > 1 && s.groups == s.in_cha
 // row (uint8 in, uint8 out; the VNNI dot-product row where the CPU has it) beats the fp32 kernel
 // plus the dequantize pass before it and the quantize pass of the next layer. 7-wide planes keep
 // the fp32 channel-blocked kernel, which fills its vectors with channels. MobileNet-v2 dense int8,
-// 1 thread, Zen 4, Engine.profile sums: every depthwise layer on the fp32 kernels 3.10 ms (with
+// 1 thread, AMD EPYC Zen 5, Engine.profile sums: every depthwise layer on the fp32 kernels 3.10 ms (with
 // the earlier epilogue); int8 from 28 wide 2.05-2.07 ms, from 14 wide 1.96 (the 14-wide stride-2
 // block 0.051 -> 0.032 ms, the others level), all int8 2.19 (a 7-wide block 0.05 -> 0.08 ms).
 constexpr int64_t kInt8DepthwiseMinWidth = 14;

@@ -133,7 +133,7 @@ class ConvChain(torch.nn.Module):
         return self.fc(c.mean(dim=(2, 3)))
 
 
-def test_int8_convolutions_hand_uint8_to_int8_convolutions_bit_exactly(tmp_path):
+def test_int8_convolutions_hand_uint8_to_int8_convolutions_within_a_rounding_step(tmp_path):
     import onnx
 
     torch.manual_seed(4)
@@ -147,7 +147,9 @@ def test_int8_convolutions_hand_uint8_to_int8_convolutions_bit_exactly(tmp_path)
     # c1 feeds c2 and side, c2 feeds c3; side carries the residual add and c3 feeds the mean: fp32.
     assert len(writes) == 2, kernels
     # The same model with the chained values also graph outputs: they stay fp32 and every consumer
-    # quantizes them itself. The requantizing epilogue is that quantization, so outputs are equal.
+    # quantizes them itself. The requantizing epilogue is that quantization folded into one FMA
+    # (qs8.h): a value within float rounding of a rounding tie may land one uint8 step apart, so the
+    # two agree to a small fraction of the output, not bit for bit.
     m = onnx.load(path)
     relus = [n.output[0] for n in m.graph.node if n.op_type in ("Relu", "Clip")][:2]
     for name in relus:
@@ -155,7 +157,8 @@ def test_int8_convolutions_hand_uint8_to_int8_convolutions_bit_exactly(tmp_path)
     unchained = spiralkit.compile(m, calib[0], quantize="int8", calibration=calib)
     assert not any(l["kernel"].endswith("writes uint8") for l in unchained.layers())
     for x in _batches(shape, 3, seed=21):
-        np.testing.assert_array_equal(chained.run(x)[0], unchained.run(x)[0])
+        a, b = chained.run(x)[0], unchained.run(x)[0]
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-3 * np.abs(b).max())
         assert rel_err(chained.run(x)[0], _ort(path, x)) < INT8_VS_FP32
 
 
@@ -176,7 +179,7 @@ class PoolChain(torch.nn.Module):
         return self.fc(y.mean(dim=(2, 3)))
 
 
-def test_max_pool_between_int8_convolutions_passes_uint8_through_bit_exactly(tmp_path):
+def test_max_pool_between_int8_convolutions_passes_uint8_through(tmp_path):
     import onnx
 
     torch.manual_seed(5)
@@ -189,14 +192,16 @@ def test_max_pool_between_int8_convolutions_passes_uint8_through_bit_exactly(tmp
     assert any(l["kernel"].endswith("writes uint8") for l in layers if l["op"] == "Conv2d"), layers
     # The pool's output also a graph output: it stays fp32, the pool runs in fp32 and each
     # convolution after it quantizes its input itself. max commutes with a monotone quantization,
-    # so both plans must agree exactly.
+    # so the plans differ only where the stem's folded requantization (qs8.h) lands a near-tie one
+    # step from quantizing its fp32 output.
     m = onnx.load(path)
     pooled = next(n.output[0] for n in m.graph.node if n.op_type == "MaxPool")
     m.graph.output.append(onnx.helper.make_empty_tensor_value_info(pooled))
     unchained = spiralkit.compile(m, calib[0], quantize="int8", calibration=calib)
     assert [l["kernel"] for l in unchained.layers() if l["op"] == "MaxPool"] != ["uint8"]
     for x in _batches(shape, 3, seed=22):
-        np.testing.assert_array_equal(chained.run(x)[0], unchained.run(x)[0])
+        a, b = chained.run(x)[0], unchained.run(x)[0]
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-3 * np.abs(b).max())
         assert rel_err(chained.run(x)[0], _ort(path, x)) < INT8_VS_FP32
 
 
