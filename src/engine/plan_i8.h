@@ -28,8 +28,10 @@ bool conv_runs_int8(const ConvShape& s);
 // the fp32 fused block (on the dequantized weights) than as int8 layers: unfused, the int8 layers
 // write the expanded tensor to memory (as uint8) and read it back through the depthwise, which
 // costs most where that tensor is large and the int8 kernels' own work small. (Rerun on Zen 5 at
-// c8f9c55, with the depthwise int8: at 90 % the 112 and 56 wide blocks are level either way, the
-// 28 wide ones still faster fused; benchmarks/results/int8-block-choice-mobilenet-zen5-c8f9c55.txt.) So: 1x1
+// c8f9c55, with the depthwise int8, two noisy runs: at 90 % the first 112-wide block, which has no
+// expand, ran faster as int8 layers in both (0.077 vs 0.092, 0.119 vs 0.179 ms), the next two came
+// out either way, the 28 wide ones faster fused; the rule is unchanged,
+// benchmarks/results/int8-block-choice-mobilenet-zen5-c8f9c55.txt holds the second run.) So: 1x1
 // weights <= 25 % dense and an expanded tensor >= 512 KiB per image. Measured per block on
 // MobileNet-v2 by benchmarks/int8_block_choice.py (Zen 4, 2 threads, batch 1; benchmarks/results/
 // int8-block-choice-mobilenet-zen4-04e9163.txt): at 80 and 90 % `1x4` the fused fp32 block wins on
