@@ -42,6 +42,8 @@ std::vector<Case> cases() {
       {"fully dense", 24, 33, 50, 0.0, 60, false, true, Activation::kNone, false},
       {"m = 1", 17, 70, 1, 0.6, 10, false, true, Activation::kNone, false},
       {"m = 2", 5, 70, 2, 0.6, 10, false, true, Activation::kRelu6, true},
+      {"ReLU6, requantized (both clamp bounds of the folded epilogue)", 12, 45, 2 * 64 + 9, 0.4, 50, false, true,
+       Activation::kRelu6, true},
       {"sparse 90% (BERT-like K)", 64, 768, 40, 0.9, 120, false, true, Activation::kNone, false},
   };
 }
@@ -243,54 +245,57 @@ TEST_CASE("qs8 dwconv rows are bit-exact against the integer reference") {
   for (const auto& row : spiralkit::qs8_dwconv_table()) {
     if (!spiralkit::isa_allows(row.isa)) continue;
     for (const Geo& g : geos)
-      for (int out_u8 = 0; out_u8 < 2; ++out_u8) {
-        CAPTURE(row.name);
-        CAPTURE(g.h);
-        CAPTURE(g.k);
-        std::vector<uint8_t> x(static_cast<size_t>(g.h * g.w));
-        for (auto& v : x) v = static_cast<uint8_t>(xd(gen));
-        std::vector<int8_t> w(static_cast<size_t>(g.k * g.k));
-        for (auto& v : w) v = static_cast<int8_t>(wd(gen));
-        const float scale = 0.003f, bias = 0.25f;
-        spiralkit::QDwArgs a;
-        a.x = x.data();
-        a.in_h = g.h;
-        a.in_w = g.w;
-        const int stride_h = g.stride_h ? g.stride_h : g.stride;
-        a.out_h = (g.h + 2 * g.pad - g.dil * (g.k - 1) - 1) / stride_h + 1;
-        a.out_w = (g.w + 2 * g.pad - g.dil * (g.k - 1) - 1) / g.stride + 1;
-        a.w = w.data();
-        a.kh = a.kw = g.k;
-        a.stride_h = stride_h;
-        a.stride_w = g.stride;
-        a.pad_h = a.pad_w = g.pad;
-        a.dil_h = a.dil_w = g.dil;
-        a.x_zero_point = 77;
-        a.out.scale = &scale;
-        a.out.bias = &bias;
-        a.out.act = Activation::kRelu;
-        a.out.out_inv_scale = 10.0f;
-        a.out.out_zero_point = 3;
-        const size_t n = static_cast<size_t>(a.out_h * a.out_w);
-        // The vector rows' scratch, poisoned: every float that reaches a kept output must be one
-        // they wrote (the slack past a row's window is read only by lanes past out_w).
-        std::vector<float> work(static_cast<size_t>(spiralkit::qs8_dwconv_work_floats(a)), std::nanf(""));
-        a.work = work.data();
-        std::vector<float> yf(n), rf(n);
-        std::vector<uint8_t> yq(n), rq(n);
-        spiralkit::QDwArgs r = a;
-        if (out_u8) {
-          a.out.y_u8 = yq.data();
-          r.out.y_u8 = rq.data();
-        } else {
-          a.out.y_f32 = yf.data();
-          r.out.y_f32 = rf.data();
+      for (int out_u8 = 0; out_u8 < 2; ++out_u8)
+        for (const auto& [act, zp] : {std::pair<Activation, int32_t>{Activation::kRelu, 77}, {Activation::kNone, 0},
+                                      {Activation::kRelu6, 255}}) {
+          CAPTURE(row.name);
+          CAPTURE(g.h);
+          CAPTURE(g.k);
+          CAPTURE(zp);
+          std::vector<uint8_t> x(static_cast<size_t>(g.h * g.w));
+          for (auto& v : x) v = static_cast<uint8_t>(xd(gen));
+          std::vector<int8_t> w(static_cast<size_t>(g.k * g.k));
+          for (auto& v : w) v = static_cast<int8_t>(wd(gen));
+          const float scale = 0.003f, bias = 0.25f;
+          spiralkit::QDwArgs a;
+          a.x = x.data();
+          a.in_h = g.h;
+          a.in_w = g.w;
+          const int stride_h = g.stride_h ? g.stride_h : g.stride;
+          a.out_h = (g.h + 2 * g.pad - g.dil * (g.k - 1) - 1) / stride_h + 1;
+          a.out_w = (g.w + 2 * g.pad - g.dil * (g.k - 1) - 1) / g.stride + 1;
+          a.w = w.data();
+          a.kh = a.kw = g.k;
+          a.stride_h = stride_h;
+          a.stride_w = g.stride;
+          a.pad_h = a.pad_w = g.pad;
+          a.dil_h = a.dil_w = g.dil;
+          a.x_zero_point = zp;  // 0 and 255: the padding bytes at both ends of the range
+          a.out.scale = &scale;
+          a.out.bias = &bias;
+          a.out.act = act;
+          a.out.out_inv_scale = 10.0f;
+          a.out.out_zero_point = 3;
+          const size_t n = static_cast<size_t>(a.out_h * a.out_w);
+          // The vector rows' scratch, poisoned: every float that reaches a kept output must be one
+          // they wrote (the slack past a row's window is read only by lanes past out_w).
+          std::vector<float> work(static_cast<size_t>(spiralkit::qs8_dwconv_work_floats(a)), std::nanf(""));
+          a.work = work.data();
+          std::vector<float> yf(n), rf(n);
+          std::vector<uint8_t> yq(n), rq(n);
+          spiralkit::QDwArgs r = a;
+          if (out_u8) {
+            a.out.y_u8 = yq.data();
+            r.out.y_u8 = rq.data();
+          } else {
+            a.out.y_f32 = yf.data();
+            r.out.y_f32 = rf.data();
+          }
+          row.fn(a);
+          spiralkit::spiralkit_qs8_dwconv_ukernel__reference(r);
+          if (out_u8) REQUIRE(yq == rq);
+          else REQUIRE(std::memcmp(yf.data(), rf.data(), n * 4) == 0);
         }
-        row.fn(a);
-        spiralkit::spiralkit_qs8_dwconv_ukernel__reference(r);
-        if (out_u8) REQUIRE(yq == rq);
-        else REQUIRE(std::memcmp(yf.data(), rf.data(), n * 4) == 0);
-      }
   }
 }
 

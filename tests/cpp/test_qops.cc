@@ -220,6 +220,13 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         io_res.residual_params = {0.02f, 17};
         spiralkit::Epilogue ep_relu = ep;
         ep_relu.act = Activation::kRelu;
+        // An fp32 residual (a projection's output), uint8 out: the folded epilogue adds it in output units.
+        std::vector<uint8_t> yq_resf(y.size());
+        spiralkit::QConvIo io_resf = io;
+        io_resf.y_u8 = yq_resf.data();
+        const spiralkit::Status st_resf = spiralkit::qconv2d_forward(plan, s.batch, io_resf, ep_res);
+        REQUIRE(st_resf.ok() == !plan.depthwise);  // a depthwise layer keeps its post pass: no uint8 out
+        if (plan.depthwise) REQUIRE(st_resf.message().find("uint8 output") != std::string::npos);
         const spiralkit::Status st_res = spiralkit::qconv2d_forward(plan, s.batch, io_res, ep_relu);
         REQUIRE(st_res.ok() == !plan.depthwise);  // depthwise planes refuse it, by name
         if (plan.depthwise) REQUIRE(st_res.message().find("residual") != std::string::npos);
@@ -268,6 +275,10 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                   t = std::fma(static_cast<float>(int32_t(res_u8[at]) - 17), 0.02f * inv, t);
                   t = std::min(std::max(t, 3.0f), 255.0f);
                   REQUIRE(yq_res[at] == static_cast<uint8_t>(std::nearbyint(t)));
+                  float tf = std::fma(static_cast<float>(acc), out.scale[n] * inv, std::fma(bias[n], inv, 3.0f));
+                  tf = std::fma(res[at], inv, tf);
+                  tf = std::min(std::max(tf, 3.0f), 255.0f);
+                  REQUIRE(yq_resf[at] == static_cast<uint8_t>(std::nearbyint(tf)));
                 }
               }
       }
