@@ -117,8 +117,8 @@ void plane(const spiralkit::QDwArgs& a, uint8_t* P) {
 }  // namespace
 
 void spiralkit::spiralkit_qs8_dwconv_ukernel__avx512vnni(const QDwArgs& a) {
-  const bool fits = a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w &&
-                    (a.stride_w == 1 || a.stride_w == 2) && a.work && a.out_h > 0 && a.out_w > 0;
+  const bool fits = spiralkit::qs8_dwconv_dot_window(a.kh, a.kw, a.stride_h, a.stride_w, a.dil_h, a.dil_w) && a.work &&
+                    a.out_h > 0 && a.out_w > 0;
   // The byte plane fits the fp32 rows' scratch: rows x (cols + 64) bytes <= rows x (cols + 32 S) floats.
   if (!fits) return qs8_dwconv_plane<VecAvx512>(a);
   uint8_t* P = reinterpret_cast<uint8_t*>(a.work);

@@ -41,8 +41,13 @@ bool int8_block_runs_fp32(const FusedBlock& b) {
 }
 
 std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {
-  if (depthwise(s))
-    return std::string("int8 ") + select_qs8_dwconv()->name;
+  if (depthwise(s)) {
+    const QDwConvRow* row = select_qs8_dwconv();
+    if (row->isa == Isa::kAvx512Vnni &&
+        !qs8_dwconv_dot_window(s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.dilation_h, s.dilation_w))
+      return std::string("int8 ") + row->name + " (its AVX-512 fallback: not a 3x3 stride 1/2 window)";
+    return std::string("int8 ") + row->name;
+  }
   const bool dense = qplan_dense(*q.w, s.out_h * s.out_w, choice);
   return std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(q.w->panels.r)->name);
 }

@@ -114,6 +114,13 @@ struct QDwArgs {
 };
 using QDwConvFn = void (*)(const QDwArgs& a);
 
+// The windows the dot-product depthwise rows (qs8-dwconv-avx512vnni) compute themselves: 3x3,
+// undilated, the same stride 1 or 2 both ways. Other windows run those rows' AVX-512 fallback; the
+// engine's layer labels ask this too, so they name what runs.
+inline bool qs8_dwconv_dot_window(int kh, int kw, int stride_h, int stride_w, int dil_h, int dil_w) {
+  return kh == 3 && kw == 3 && dil_h == 1 && dil_w == 1 && stride_h == stride_w && (stride_w == 1 || stride_w == 2);
+}
+
 // The vector rows' scratch: the padded plane as floats, rows of row_floats (the cols columns a
 // window reads, then slack for whole and stride-2 loads past the last output).
 struct QDwWork {

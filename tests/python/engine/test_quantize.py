@@ -240,3 +240,32 @@ def test_identity_shortcuts_stay_uint8_within_the_int8_error_of_onnxruntime(tmp_
         got = engine.run(x)[0]
         assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
         assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
+
+
+class TwoDepthwise(torch.nn.Module):
+    """A 3x3 depthwise layer (the dot-product rows' own window) then a 5x5 one (their fallback)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 16, 1)
+        self.dw3 = torch.nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.dw5 = torch.nn.Conv2d(16, 16, 5, padding=2, groups=16)
+
+    def forward(self, x):
+        return self.dw5(torch.relu(self.dw3(torch.relu(self.c1(x)))))
+
+
+def test_depthwise_labels_name_the_rows_that_run(tmp_path):
+    torch.manual_seed(3)
+    fp32 = _export(TwoDepthwise(), (1, 3, 16, 16), tmp_path / "m.onnx")
+    calib = _batches((1, 3, 16, 16))
+    engine = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib)
+    dw = [l["kernel"] for l in engine.layers() if l["op"] == "Conv2d"][1:]
+    assert len(dw) == 2 and all(k.startswith("int8 spiralkit_qs8_dwconv_ukernel__") for k in dw), dw
+    assert "fallback" not in dw[0], dw
+    if "avx512vnni" in dw[1]:  # that row computes 3x3 windows only: the 5x5 label must say what runs
+        assert "its AVX-512 fallback" in dw[1], dw
+    else:
+        assert "fallback" not in dw[1], dw
+    for x in _batches((1, 3, 16, 16), 2, seed=5):
+        assert rel_err(engine.run(x)[0], _ort(fp32, x)) < INT8_VS_FP32
