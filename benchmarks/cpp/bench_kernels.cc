@@ -1,7 +1,9 @@
 // Kernel microbenchmark that expands the registry: every row of f32-spmm, f32-spmv, f32-gemv and
 // f32-gemm the CPU allows (x86 or NEON; the f16-spmm rows where FEAT_FP16 is), at BERT-base shapes
 // and 90 % 4x1 sparsity, timed natively. Prints median us per call and ratios against the family's
-// first (best) row and, for sparse rows, against the dense row in the same run. Then depthwise 3x3
+// first (best) row and, for sparse rows, against the dense row in the same run. Then the int8
+// linear rows (qs8-spmm at 90 % 1x4 / 4x4, qs8-gemm dense; 128 rows, fp32 out) against the fp32 4x1
+// row at 90 % timed beside them: the kernels alone, without quantizing x. Then depthwise 3x3
 // at MobileNet-v2 shapes: every f32-dwconv row and every qs8-dwconv row (uint8 in and out), the
 // int8 rows against the first fp32 row.
 // Never run it under qemu: emulated timings mean nothing (use scripts/arm_instruction_counts.py).
@@ -11,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +22,7 @@
 #include "config/kernel_registry_f16.h"
 #include "config/kernel_registry_i8.h"
 #include "sparse/kernel_pack.h"
+#include "sparse/packed_weight_i8.h"
 
 using namespace spiralkit;
 
@@ -48,6 +52,20 @@ std::vector<float> weight(int64_t n, int64_t k, int r, double density, uint32_t 
     for (int64_t c = 0; c < k; ++c)
       if (keep(gen))
         for (int64_t i = p; i < std::min(n, p + r); ++i) w[i * k + c] = u(gen);
+  return w;
+}
+
+// r x 4 blocks (r rows, 4 consecutive K) kept with probability `density`: the int8 block patterns.
+std::vector<float> block_weight(int64_t n, int64_t k, int r, double density, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::bernoulli_distribution keep(density);
+  std::vector<float> w(static_cast<size_t>(n * k), 0.0f);
+  for (int64_t p = 0; p < n; p += r)
+    for (int64_t c = 0; c < k; c += 4)
+      if (keep(gen))
+        for (int64_t i = p; i < std::min(n, p + r); ++i)
+          for (int64_t j = c; j < std::min(k, c + 4); ++j) w[i * k + j] = u(gen);
   return w;
 }
 
@@ -117,6 +135,50 @@ int main(int argc, char** argv) {
       const XtArgsF16 ah{x16.data(), m, m, y.data(), m, nullptr, Activation::kNone};
       report("f16-spmm", row.name, shape, median_us([&] { row.fn(v, vals16.data(), 0, v.panels, ah); }), dense_us);
     }
+  }
+  // int8 linear at the same shapes, 128 rows, fp32 out: every qs8-spmm row at 90 % of its block
+  // (1x4 or 4x4) and every qs8-gemm row (dense), each against the fp32 4x1 row at 90 % timed here.
+  for (const auto& s : shapes) {
+    const int64_t n = s[0], k = s[1], m = 128, groups = (k + 3) / 4;
+    char shape[64];
+    std::snprintf(shape, sizeof(shape), "%lldx%lld m=%lld", (long long)n, (long long)k, (long long)m);
+    std::vector<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
+    for (float& v : x) v = u(gen);
+    PanelPack pack41;
+    const auto w41 = weight(n, k, 4, 0.1, 2);
+    build_panels(w41.data(), n, k, 4, false, &pack41);
+    const PanelView v41 = pack41.view();
+    const XtArgs a{x.data(), m, m, y.data(), m, nullptr, Activation::kNone};
+    const double f32_us = median_us([&] { select_spmm(4)->fn(v41, 0, v41.panels, a); });
+    std::vector<uint8_t> xq(static_cast<size_t>(groups * m * 4));
+    for (size_t i = 0; i < xq.size(); ++i) xq[i] = static_cast<uint8_t>(gen());
+    std::vector<float> scale(static_cast<size_t>(n), 1e-3f);
+    QXtArgs qa;
+    qa.x = xq.data();
+    qa.ldx = m;
+    qa.m = m;
+    qa.x_zero_point = 128;
+    qa.out.scale = scale.data();
+    qa.out.y_f32 = y.data();
+    qa.out.y_base = y.data();
+    qa.ldy = m;
+    auto run_rows = [&](const std::vector<QSpmmRow>& table, const char* family, bool dense) {
+      for (const auto& row : table) {
+        if (!isa_allows(row.isa)) continue;
+        const int r = dense ? 1 : row.r;
+        const auto wf = dense ? weight(n, k, 1, 1.0, 4) : block_weight(n, k, r, 0.1, 5);
+        std::unique_ptr<PackedWeightI8> w;
+        const Pattern pat = dense ? Pattern{} : Pattern{PatternKind::kBlock, r, 4, 0, 0};
+        if (!quantize_weight_i8(wf.data(), n, k, pat, &w).ok()) continue;
+        const QPanelView v = (dense ? w->dense_panels() : w->panels).view();
+        const double us = median_us([&] { row.fn(v, 0, v.panels, qa); });
+        std::printf("%-14s %-46s %-20s %10.1f us   %5.2fx vs fp32 4x1 at 90 %%%s\n", family, row.name, shape, us,
+                    f32_us / us, dense ? " (dense)" : "");
+      }
+    };
+    report("f32-spmm", std::string(select_spmm(4)->name) + " (the baseline)", shape, f32_us, 0);
+    run_rows(qs8_spmm_table(), "qs8-spmm", false);
+    run_rows(qs8_gemm_table(), "qs8-gemm", true);
   }
   // Dense activation GEMM (attention products): 128 x 128 by K = 768.
   {
