@@ -52,10 +52,11 @@ SPIRALKIT_CLONES void zip_channels(const uint8_t* c0, const uint8_t* c1, const u
 // q * dil_w / stride_w of phase ((r * dil_h) % stride_h, (q * dil_w) % stride_w).
 // Planes start plane_stride words apart. A stride of a multiple of 8 cache lines (14 x 14 padded
 // to 16 x 16 is 1 KiB, 16 lines) maps the same window of every plane to a quarter of the L1 sets
-// or fewer: a kernel's 64-column tile over 64 planes then missed L1 on set conflicts (3x3, 256
-// channels at 14 x 14, one tile: 2.8 ns per 16 dot products against 2.0 one line further apart,
-// AMD EPYC Zen 5). One extra line spreads consecutive planes over every set; other strides stay
-// packed (a larger stride for ResNet-50's 7 x 7 planes would push them out of L1).
+// or fewer, and a kernel's 64-column tile over 64 planes ran as if it missed L1 on set conflicts
+// (3x3, 256 channels at 14 x 14, one tile: 2.8 ns per 16 dot products against 2.0 one line further
+// apart, AMD EPYC Zen 5; that VM exposes no cache counters). One extra line spreads consecutive
+// planes over every set; other strides stay packed (a larger stride for ResNet-50's 7 x 7 planes
+// would push them out of L1).
 struct TapGeometry {
   int64_t hq = 0, wq = 0, plane_words = 0, plane_stride = 0, phases = 1;
 };
