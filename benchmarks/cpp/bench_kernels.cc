@@ -43,29 +43,18 @@ double median_us(F&& call) {
   return t[t.size() / 2];
 }
 
-std::vector<float> weight(int64_t n, int64_t k, int r, double density, uint32_t seed) {
+// r x c blocks (r rows, c consecutive K) kept with probability `density`: c = 1 for the fp32 r x 1
+// patterns, 4 for the int8 1x4 / 4x4 ones.
+std::vector<float> weight(int64_t n, int64_t k, int r, double density, uint32_t seed, int c = 1) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::bernoulli_distribution keep(density);
   std::vector<float> w(static_cast<size_t>(n * k), 0.0f);
   for (int64_t p = 0; p < n; p += r)
-    for (int64_t c = 0; c < k; ++c)
-      if (keep(gen))
-        for (int64_t i = p; i < std::min(n, p + r); ++i) w[i * k + c] = u(gen);
-  return w;
-}
-
-// r x 4 blocks (r rows, 4 consecutive K) kept with probability `density`: the int8 block patterns.
-std::vector<float> block_weight(int64_t n, int64_t k, int r, double density, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::bernoulli_distribution keep(density);
-  std::vector<float> w(static_cast<size_t>(n * k), 0.0f);
-  for (int64_t p = 0; p < n; p += r)
-    for (int64_t c = 0; c < k; c += 4)
+    for (int64_t k0 = 0; k0 < k; k0 += c)
       if (keep(gen))
         for (int64_t i = p; i < std::min(n, p + r); ++i)
-          for (int64_t j = c; j < std::min(k, c + 4); ++j) w[i * k + j] = u(gen);
+          for (int64_t j = k0; j < std::min(k, k0 + c); ++j) w[i * k + j] = u(gen);
   return w;
 }
 
@@ -166,7 +155,7 @@ int main(int argc, char** argv) {
       for (const auto& row : table) {
         if (!isa_allows(row.isa)) continue;
         const int r = dense ? 1 : row.r;
-        const auto wf = dense ? weight(n, k, 1, 1.0, 4) : block_weight(n, k, r, 0.1, 5);
+        const auto wf = dense ? weight(n, k, 1, 1.0, 4) : weight(n, k, r, 0.1, 5, 4);
         std::unique_ptr<PackedWeightI8> w;
         const Pattern pat = dense ? Pattern{} : Pattern{PatternKind::kBlock, r, 4, 0, 0};
         if (!quantize_weight_i8(wf.data(), n, k, pat, &w).ok()) continue;
