@@ -3,5 +3,5 @@
 #include "f32-dwconv/f32-dwconv-impl.h"
 #include "spiralkit_kernels/kernel-list.h"
 
-void spiralkit::spiralkit_f32_dwconv_ukernel__avx512(const DwArgs& a) { dwconv_plane<VecAvx512>(a); }
+void spiralkit::spiralkit_f32_dwconv_ukernel__avx512(const DwArgs& a) { dwconv_planes<VecAvx512>(a); }
 SPIRALKIT_CHECK_ROW(spiralkit_f32_dwconv_ukernel__avx512, 1, VecAvx512::W);

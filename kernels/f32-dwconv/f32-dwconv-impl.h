@@ -202,6 +202,64 @@ void dw3x3_direct(const spiralkit::DwArgs& a) {
   k.run();
 }
 
+// 3x3, dilation 1, stride 1, same width (pad_w = 1), planes at most half a vector wide (7 wide on
+// AVX-512): vectors run over the flattened output plane, several rows per vector, so a 7x7 plane
+// takes 4 vectors instead of 7 one-row vectors of 7 lanes. Output p and its tap (r, q) sit at a
+// constant distance (r - pad_h) * in_w + q - 1 in the flattened input, so each tap is one masked
+// load; the masks (lanes past the plane, taps over an edge) are the same for every plane.
+template <class V>
+struct Dw3x3Flat {
+  using T = typename V::T;
+  using M = typename V::M;
+  static constexpr int W = V::W;
+  static constexpr int kMaxVectors = 8;
+
+  static bool applies(const spiralkit::DwArgs& a) {
+    return a.stride_w == 1 && a.stride_h == 1 && a.pad_w == 1 && a.out_w == a.in_w && 2 * a.out_w <= W &&
+           a.out_h * a.out_w <= int64_t(kMaxVectors) * W;
+  }
+
+  static void run(const spiralkit::DwArgs& a) {
+    const int64_t n_out = a.out_h * a.out_w;
+    const int vectors = static_cast<int>((n_out + W - 1) / W);
+    M masks[kMaxVectors][9];
+    int64_t off[9];
+    for (int r = 0; r < 3; ++r)
+      for (int q = 0; q < 3; ++q) off[3 * r + q] = (r - a.pad_h) * a.in_w + (q - 1);
+    uint32_t bits[kMaxVectors][9] = {};
+    for (int64_t p = 0, oh = 0, ow = 0; p < n_out; ++p) {  // output p = (oh, ow)
+      for (int t = 0; t < 9; ++t) {
+        const int64_t ih = oh - a.pad_h + t / 3, iw = ow - 1 + t % 3;
+        if (ih >= 0 && ih < a.in_h && iw >= 0 && iw < a.in_w) bits[p / W][t] |= 1u << (p % W);
+      }
+      if (++ow == a.out_w) ow = 0, ++oh;
+    }
+    for (int v = 0; v < vectors; ++v)
+      for (int t = 0; t < 9; ++t) masks[v][t] = V::bits(bits[v][t]);
+    for (int64_t c = 0; c < a.planes; ++c) {
+      const float* x = a.x + c * a.x_plane;
+      float* y = a.y + c * a.y_plane;
+      T w[9];
+      for (int t = 0; t < 9; ++t) w[t] = V::set1(a.w[c * 9 + t]);
+      const T bias = V::set1(a.biases ? a.biases[c] : a.bias);
+      for (int v = 0; v < vectors; ++v) {
+        // Masked-off lanes are never read, so a tap's address may lie before or past the plane.
+        const float* base = x + int64_t(v) * W;
+        T acc = bias, mid = V::zero();
+#pragma GCC unroll 9
+        for (int t = 0; t < 9; t += 2) {
+          acc = V::fma(w[t], V::load_m(base + off[t], masks[v][t]), acc);
+          if (t + 1 < 9) mid = V::fma(w[t + 1], V::load_m(base + off[t + 1], masks[v][t + 1]), mid);
+        }
+        const T out = vec_activation<V>(V::add(acc, mid), a.act);
+        const int64_t n = std::min<int64_t>(W, n_out - int64_t(v) * W);
+        if (n == W) V::store(y + int64_t(v) * W, out); else V::store_n(y + int64_t(v) * W, out, static_cast<int>(n));
+      }
+      scalar_activation(y, n_out, a.act);
+    }
+  }
+};
+
 template <class V>
 void dwconv_plane(const spiralkit::DwArgs& a) {
   using T = typename V::T;
@@ -272,6 +330,28 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
       if (n == W) V::store(y + ow, acc); else V::store_n(y + ow, acc, n);
     }
     scalar_activation(y, a.out_w, a.act);
+  }
+}
+
+template <class V>
+void dwconv_planes(const spiralkit::DwArgs& a) {
+  if constexpr (has_masked_load<V>::value) {
+    if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w && a.stride_w <= 2) {
+      if (Dw3x3Flat<V>::applies(a)) {
+        Dw3x3Flat<V>::run(a);
+        return;
+      }
+    }
+  }
+  const int taps = a.kh * a.kw;
+  for (int64_t c = 0; c < a.planes; ++c) {
+    spiralkit::DwArgs p = a;
+    p.planes = 1;
+    p.x = a.x + c * a.x_plane;
+    p.y = a.y + c * a.y_plane;
+    p.w = a.w + c * taps;
+    p.bias = a.biases ? a.biases[c] : a.bias;
+    dwconv_plane<V>(p);
   }
 }
 

@@ -41,6 +41,11 @@ struct VecAvx2 {
     return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), iota),
                                _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), iota));
   }
+  // Lane i is on when bit i of b is.
+  static M bits(uint32_t b) {
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(b)), bit), bit);
+  }
   static T load_m(const float* p, M m) { return _mm256_maskload_ps(p, m); }
   // The even (odd) lanes of the 16-lane sequence a, b.
   static T evens(T a, T b) {

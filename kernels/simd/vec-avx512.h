@@ -40,6 +40,7 @@ struct VecAvx512 {
   static constexpr bool kMaskedLoad = true;
   using M = __mmask16;
   static M range(int lo, int hi) { return static_cast<M>(mask(hi) & ~mask(lo)); }
+  static M bits(uint32_t b) { return static_cast<M>(b); }  // lane i on when bit i of b is
   static T load_m(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
   // The even (odd) lanes of the 32-lane sequence a, b.
   static T evens(T a, T b) {

@@ -267,39 +267,47 @@ Status direct_conv(const PackedWeight& w, const PanelPack& pack, const ConvShape
 }
 
 // One input channel per group (depthwise, optionally with a channel multiplier): a direct
-// per-plane kernel over the dense filter; planes are independent, split statically.
+// kernel over the dense filter; planes are split statically, and each thread hands the kernel its
+// planes of one image in one call (one call per plane where a channel multiplier makes several
+// outputs read one input plane).
 Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, const Epilogue& ep, float* y) {
-  const float* bias = ep.bias;
-  const Activation act = ep.kernel_act();
   const DwConvFn dw = select_dwconv()->fn;
   const float* filters = w.pattern.kind == PatternKind::kDense ? w.values.data() : w.dense_values().data();
   const int64_t cout_g = s.out_channels / s.groups;
   const int64_t planes = s.batch * s.out_channels;
+  const int64_t plane_in = s.in_h * s.in_w, plane_out = s.out_h * s.out_w, taps = int64_t(s.kernel_h) * s.kernel_w;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), planes)));
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < planes; ++i) {
-    const int64_t img = i / s.out_channels, o = i % s.out_channels;
-    DwArgs a;
-    a.x = x + (img * s.in_channels + o / cout_g) * s.in_h * s.in_w;
-    a.in_h = s.in_h;
-    a.in_w = s.in_w;
-    a.out_h = s.out_h;
-    a.out_w = s.out_w;
-    a.w = filters + o * s.kernel_h * s.kernel_w;
-    a.kh = s.kernel_h;
-    a.kw = s.kernel_w;
-    a.stride_h = s.stride_h;
-    a.stride_w = s.stride_w;
-    a.pad_h = s.pad_h;
-    a.pad_w = s.pad_w;
-    a.dil_h = s.dilation_h;
-    a.dil_w = s.dilation_w;
-    a.bias = bias ? bias[o] : 0.0f;
-    a.act = act;
-    a.y = y + i * s.out_h * s.out_w;
-    dw(a);
-    ep.apply(a.y, s.out_h * s.out_w, 1, s.out_h * s.out_w);
-  }
+  parallel_run(threads, [&](int t, int nt) {
+    const int64_t end = planes * (t + 1) / nt;
+    for (int64_t i = planes * t / nt; i < end;) {
+      const int64_t img = i / s.out_channels, o = i % s.out_channels;
+      const int64_t run = cout_g == 1 ? std::min(end - i, s.out_channels - o) : 1;  // planes of this call
+      DwArgs a;
+      a.x = x + (img * s.in_channels + o / cout_g) * plane_in;
+      a.x_plane = plane_in;
+      a.in_h = s.in_h;
+      a.in_w = s.in_w;
+      a.out_h = s.out_h;
+      a.out_w = s.out_w;
+      a.w = filters + o * taps;
+      a.kh = s.kernel_h;
+      a.kw = s.kernel_w;
+      a.stride_h = s.stride_h;
+      a.stride_w = s.stride_w;
+      a.pad_h = s.pad_h;
+      a.pad_w = s.pad_w;
+      a.dil_h = s.dilation_h;
+      a.dil_w = s.dilation_w;
+      a.biases = ep.bias ? ep.bias + o : nullptr;
+      a.act = ep.kernel_act();
+      a.y = y + i * plane_out;
+      a.y_plane = plane_out;
+      a.planes = run;
+      dw(a);
+      ep.apply(a.y, plane_out, run, plane_out);
+      i += run;
+    }
+  });
   return Status::Ok();
 }
 

@@ -93,7 +93,6 @@ Status fused_block_forward(const FusedBlock& b, const float* x, float* y, float*
       b.depthwise->pattern.kind == PatternKind::kDense ? b.depthwise->values.data() : b.depthwise->dense_values().data();
   const DwConvFn dwconv = select_dwconv()->fn;
   const int64_t cin = b.expand ? b.expand_shape.in_channels : g.ce;
-  const int64_t taps = int64_t(d.kernel_h) * d.kernel_w;
   const int64_t total_rows = batch * g.ho;
   const int threads = static_cast<int>(std::clamp<int64_t>(get_num_threads(), 1, total_rows));
 
@@ -151,34 +150,37 @@ Status fused_block_forward(const FusedBlock& b, const float* x, float* y, float*
       held_img = img;
       held_first = first;
       held_count = count;
-      for (int64_t c = 0; c < g.ce; ++c) {
-        DwArgs a;
-        a.x = band + c * ld_band;
-        a.in_h = count;
-        a.pad_h = 0;  // the band holds the top/bottom padding as zero rows
-        if (in_place) {  // input rows [first, first + count) of the plane, those outside it zero
-          const int64_t top = std::max<int64_t>(first, 0);
-          a.x = x + (img * g.ce + c) * plane_in + top * g.w;
-          a.pad_h = static_cast<int>(top - first);
-          a.in_h = std::max<int64_t>(0, std::min(first + count, g.h) - top);
-        }
-        a.in_w = g.w;
-        a.out_h = rows;
-        a.out_w = g.wo;
-        a.w = filters + c * taps;
-        a.kh = d.kernel_h;
-        a.kw = d.kernel_w;
-        a.stride_h = d.stride_h;
-        a.stride_w = d.stride_w;
-        a.pad_w = d.pad_w;
-        a.dil_h = d.dilation_h;
-        a.dil_w = d.dilation_w;
-        a.bias = b.depthwise_ep.bias ? b.depthwise_ep.bias[c] : 0.0f;
-        a.act = b.depthwise_ep.kernel_act();
-        a.y = dwout + c * rows * g.wo;
-        dwconv(a);
-        b.depthwise_ep.apply(a.y, rows * g.wo, 1, rows * g.wo);
+      // One kernel call for the band's planes (per-plane calls cost as much as 7x7 convolutions).
+      DwArgs a;
+      a.x = band;
+      a.x_plane = ld_band;
+      a.in_h = count;
+      a.pad_h = 0;  // the band holds the top/bottom padding as zero rows
+      if (in_place) {  // input rows [first, first + count) of each plane, those outside it zero
+        const int64_t top = std::max<int64_t>(first, 0);
+        a.x = x + img * g.ce * plane_in + top * g.w;
+        a.x_plane = plane_in;
+        a.pad_h = static_cast<int>(top - first);
+        a.in_h = std::max<int64_t>(0, std::min(first + count, g.h) - top);
       }
+      a.in_w = g.w;
+      a.out_h = rows;
+      a.out_w = g.wo;
+      a.w = filters;
+      a.kh = d.kernel_h;
+      a.kw = d.kernel_w;
+      a.stride_h = d.stride_h;
+      a.stride_w = d.stride_w;
+      a.pad_w = d.pad_w;
+      a.dil_h = d.dilation_h;
+      a.dil_w = d.dilation_w;
+      a.biases = b.depthwise_ep.bias;
+      a.act = b.depthwise_ep.kernel_act();
+      a.y = dwout;
+      a.y_plane = rows * g.wo;
+      a.planes = g.ce;
+      dwconv(a);
+      b.depthwise_ep.apply(dwout, rows * g.wo, g.ce, rows * g.wo);
       float* yo = y + img * cout * plane_out + ro * g.wo;
       XtArgs args{dwout, rows * g.wo, rows * g.wo, yo, plane_out, b.project_ep.bias, b.project_ep.kernel_act()};
       pspmm->fn(pv, 0, pv.panels, args);

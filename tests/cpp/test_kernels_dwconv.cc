@@ -117,6 +117,13 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
       {"3x3 s2, a bottom band: out_h past the plane", 5, 20, 3, 3, 2, 1, 1, Activation::kNone, 0, 3},
       {"5x5 s1, a bottom band: out_h past the plane", 6, 9, 5, 5, 1, 2, 1, Activation::kNone, 0, 6},
       {"3x3 s2 pad 2", 6, 10, 3, 3, 2, 2, 1, Activation::kNone},
+      // The flattened path (rows at most half a vector wide): several rows per vector, band
+      // rows, a bottom band, and a plane past its 8-vector limit.
+      {"3x3 s1, 8x8 (flat)", 8, 8, 3, 3, 1, 1, 1, Activation::kRelu6},
+      {"3x3 s1, 7 wide band rows (pad_h 0)", 9, 7, 3, 3, 1, 1, 1, Activation::kRelu, 0},
+      {"3x3 s1, 7 wide bottom band: out_h past the plane", 5, 7, 3, 3, 1, 1, 1, Activation::kNone, 0, 5},
+      {"3x3 s1, 8 wide, 17 rows (past the flat limit)", 17, 8, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s1, 3 wide", 11, 3, 3, 3, 1, 1, 1, Activation::kNone},
   };
   const bool under_qemu = std::getenv("SPIRALKIT_TEST_UNDER_QEMU") != nullptr;
   for (const auto& row : spiralkit::dwconv_table()) {
@@ -154,5 +161,62 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
         CHECK(spiralkit_test::max_rel_error(std::vector<float>(got.begin(), got.begin() + want.size()), want) < 1e-5f);
         for (size_t i = want.size(); i < got.size(); ++i) REQUIRE(got[i] == -5.0f);  // nothing past the plane
       }
+  }
+}
+
+// Several planes in one call: strided planes (gaps between them), per-plane filters and biases,
+// and nothing written between the output planes.
+TEST_CASE("every f32-dwconv registry row runs several planes in one call") {
+  const Geometry cases[] = {
+      {"3x3 s1, 7x7", 7, 7, 3, 3, 1, 1, 1, Activation::kRelu6},
+      {"3x3 s1, 14x14", 14, 14, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s2, 28x28", 28, 28, 3, 3, 2, 1, 1, Activation::kRelu},
+      {"5x5 s1 pad 2", 9, 10, 5, 5, 1, 2, 1, Activation::kNone},
+      {"3x3 s1, 7 wide band rows (pad_h 0)", 6, 7, 3, 3, 1, 1, 1, Activation::kNone, 0},
+  };
+  const int64_t planes = 5, x_gap = 3, y_gap = 2;
+  for (const auto& row : spiralkit::dwconv_table()) {
+    if (!spiralkit::isa_allows(row.isa)) continue;
+    uint32_t seed = 90;
+    for (const Geometry& g : cases) {
+      CAPTURE(std::string(row.name));
+      CAPTURE(std::string(g.name));
+      DwArgs a;
+      a.in_h = g.h;
+      a.in_w = g.w;
+      a.kh = g.kh;
+      a.kw = g.kw;
+      a.stride_h = a.stride_w = g.stride;
+      a.pad_w = g.pad;
+      a.pad_h = g.pad_h < 0 ? g.pad : g.pad_h;
+      a.dil_h = a.dil_w = g.dil;
+      a.out_h = (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
+      a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
+      a.act = g.act;
+      a.planes = planes;
+      a.x_plane = g.h * g.w + x_gap;
+      a.y_plane = a.out_h * a.out_w + y_gap;
+      const auto x = spiralkit_test::random_vector(planes * a.x_plane, seed++);
+      const auto w = spiralkit_test::random_vector(planes * g.kh * g.kw, seed++);
+      const auto biases = spiralkit_test::random_vector(planes, seed++);
+      std::vector<float> got(planes * a.y_plane, -5.0f);
+      a.x = x.data();
+      a.w = w.data();
+      a.biases = biases.data();
+      a.y = got.data();
+      row.fn(a);
+      for (int64_t c = 0; c < planes; ++c) {
+        CAPTURE(c);
+        DwArgs one = a;
+        one.planes = 1;
+        one.x = x.data() + c * a.x_plane;
+        one.w = w.data() + c * g.kh * g.kw;
+        one.bias = biases[c];
+        const auto want = direct(one);
+        const float* plane = got.data() + c * a.y_plane;
+        CHECK(spiralkit_test::max_rel_error(std::vector<float>(plane, plane + want.size()), want) < 1e-5f);
+        for (int64_t i = int64_t(want.size()); i < a.y_plane; ++i) REQUIRE(plane[i] == -5.0f);
+      }
+    }
   }
 }

@@ -51,9 +51,12 @@ using GemvFn = void (*)(const float* w, int64_t k, int64_t n_begin, int64_t n_en
 // out[c * ldo + r] = in[r * ldi + c] for r < rows, c < cols.
 using TransposeFn = void (*)(const float* in, int64_t ldi, int64_t rows, int64_t cols, float* out, int64_t ldo);
 
-// Depthwise 2-D convolution of one channel plane (dense kh x kw filter), bias + activation fused.
-// Input rows outside [0, in_h) and columns outside [0, in_w) read as zero: pad_h/pad_w place the
-// plane, and out_h may need rows below it past pad_h (a fused block's band).
+// Depthwise 2-D convolution of `planes` channel planes (dense kh x kw filters), bias + activation
+// fused. Plane c reads x + c * x_plane and filter w + c * kh * kw, adds biases[c] (or `bias` when
+// biases is null) and writes y + c * y_plane. Input rows outside [0, in_h) and columns outside
+// [0, in_w) read as zero: pad_h/pad_w place the plane, and out_h may need rows below it past pad_h
+// (a fused block's band). One call per band of planes: on 7x7 or 14x14 planes the per-call set-up
+// (weights broadcast, load masks) cost as much as the convolution.
 struct DwArgs {
   const float* x = nullptr;  // in_h x in_w plane
   int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
@@ -62,6 +65,9 @@ struct DwArgs {
   float bias = 0.0f;
   Activation act = Activation::kNone;
   float* y = nullptr;        // out_h x out_w plane
+  int64_t planes = 1;        // consecutive channels in this call
+  int64_t x_plane = 0, y_plane = 0;  // floats between consecutive planes of x and of y
+  const float* biases = nullptr;     // per plane; null: `bias` for every plane
 };
 using DwConvFn = void (*)(const DwArgs& a);
 
