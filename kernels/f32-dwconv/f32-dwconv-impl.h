@@ -202,20 +202,22 @@ void dw3x3_direct(const spiralkit::DwArgs& a) {
   k.run();
 }
 
-// 3x3, dilation 1, stride 1, same width (pad_w = 1), planes at most half a vector wide (7 wide on
-// AVX-512): vectors run over the flattened output plane, several rows per vector, so a 7x7 plane
-// takes 4 vectors instead of 7 one-row vectors of 7 lanes. Output p and its tap (r, q) sit at a
-// constant distance (r - pad_h) * in_w + q - 1 in the flattened input, so each tap is one masked
-// load; the masks (lanes past the plane, taps over an edge) are the same for every plane.
+// 3x3, dilation 1, stride 1, same width (pad_w = 1), rows at most a vector wide: vectors run over
+// the flattened output plane, several rows per vector, so a 7x7 plane takes 4 AVX-512 vectors
+// instead of 7 one-row vectors of 7 lanes. Output p and its tap (r, q) sit at a constant distance
+// (r - pad_h) * in_w + q - 1 in the flattened input, so each tap is one masked load; the masks
+// (lanes past the plane, taps over an edge) are the same for every plane. On 14-wide bands of 7
+// rows (a fused block's half of a 14x14 image) it ran 1.26x faster than the row kernel, whose
+// 4-row passes leave three single rows (Zen 5, one core).
 template <class V>
 struct Dw3x3Flat {
   using T = typename V::T;
   using M = typename V::M;
   static constexpr int W = V::W;
-  static constexpr int kMaxVectors = 8;
+  static constexpr int kMaxVectors = 16;
 
   static bool applies(const spiralkit::DwArgs& a) {
-    return a.stride_w == 1 && a.stride_h == 1 && a.pad_w == 1 && a.out_w == a.in_w && 2 * a.out_w <= W &&
+    return a.stride_w == 1 && a.stride_h == 1 && a.pad_w == 1 && a.out_w == a.in_w && a.out_w <= W &&
            a.out_h * a.out_w <= int64_t(kMaxVectors) * W;
   }
 

@@ -117,13 +117,14 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
       {"3x3 s2, a bottom band: out_h past the plane", 5, 20, 3, 3, 2, 1, 1, Activation::kNone, 0, 3},
       {"5x5 s1, a bottom band: out_h past the plane", 6, 9, 5, 5, 1, 2, 1, Activation::kNone, 0, 6},
       {"3x3 s2 pad 2", 6, 10, 3, 3, 2, 2, 1, Activation::kNone},
-      // The flattened path (rows at most half a vector wide): several rows per vector, band
-      // rows, a bottom band, and a plane past its 8-vector limit.
+      // The flattened path (rows at most a vector wide): several rows per vector, band rows, a
+      // bottom band, and planes past its 16-vector limit (AVX2: 128 outputs, AVX-512: 256).
       {"3x3 s1, 8x8 (flat)", 8, 8, 3, 3, 1, 1, 1, Activation::kRelu6},
       {"3x3 s1, 7 wide band rows (pad_h 0)", 9, 7, 3, 3, 1, 1, 1, Activation::kRelu, 0},
       {"3x3 s1, 7 wide bottom band: out_h past the plane", 5, 7, 3, 3, 1, 1, 1, Activation::kNone, 0, 5},
       {"3x3 s1, 8 wide, 17 rows (past the flat limit)", 17, 8, 3, 3, 1, 1, 1, Activation::kNone},
       {"3x3 s1, 3 wide", 11, 3, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s1, 16 wide, 17 rows (past the flat limit)", 17, 16, 3, 3, 1, 1, 1, Activation::kRelu},
   };
   const bool under_qemu = std::getenv("SPIRALKIT_TEST_UNDER_QEMU") != nullptr;
   for (const auto& row : spiralkit::dwconv_table()) {
