@@ -195,6 +195,80 @@ struct Dw3x3Direct {
   }
 };
 
+// 3x3, stride 2, pad_w 1, dilation 1 (MobileNet's downsampling): lane j of the strip at output
+// column ow reads input columns c - 1, c, c + 1 with c = 2 (ow + j). Two loads at column 2 ow give
+// the evens (tap 1) and the odds (tap 2); tap 0 is the odds one lane up with the previous strip's
+// last odd in lane 0, so an input row costs two loads and three shuffles where Dw3x3Direct<V, 2>
+// takes four loads (line-crossing loads take two load slots: that kernel ran at 18 GMAC/s on
+// 56-112 wide planes against 45 for stride 1). Strips run left to right within a pass of R output
+// rows, each input row keeping its last odds.
+template <class V>
+struct Dw3x3S2Pad1 {
+  using T = typename V::T;
+  using M = typename V::M;
+  static constexpr int W = V::W;
+
+  static bool applies(const spiralkit::DwArgs& a) {
+    return a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == 2 && a.stride_w == 2 &&
+           a.pad_w == 1 && a.out_w == (a.in_w - 1) / 2 + 1;
+  }
+
+  const spiralkit::DwArgs& a;
+  T w[9];
+  T bias;
+
+  template <int R>
+  void pass(int64_t oh) const {
+    constexpr int kSpan = 2 * (R - 1) + 3;
+    const int64_t ih0 = oh * 2 - a.pad_h;
+    T prev[kSpan];
+    for (int k = 0; k < kSpan; ++k) prev[k] = V::zero();  // column -1: padding
+    for (int64_t ow = 0; ow < a.out_w; ow += W) {
+      const int n = static_cast<int>(std::min<int64_t>(W, a.out_w - ow));
+      const int64_t c0 = 2 * ow;
+      const bool interior = c0 + 2 * W <= a.in_w;
+      const M m0 = V::range(0, static_cast<int>(std::clamp<int64_t>(a.in_w - c0, 0, W)));
+      const M m1 = V::range(0, static_cast<int>(std::clamp<int64_t>(a.in_w - c0 - W, 0, W)));
+      T acc[R], mid[R];
+      for (int j = 0; j < R; ++j) {
+        acc[j] = bias;
+        mid[j] = V::zero();
+      }
+#pragma GCC unroll 16
+      for (int k = 0; k < kSpan; ++k) {
+        const int64_t ih = ih0 + k;
+        if (ih < 0 || ih >= a.in_h) continue;  // prev[k] stays zero for the whole pass
+        const float* row = a.x + ih * a.in_w + c0;
+        const T x0 = interior ? V::load(row) : V::load_m(row, m0);
+        const T x1 = interior ? V::load(row + W) : V::load_m(row + W, m1);
+        const T ev = V::evens(x0, x1), od = V::odds(x0, x1);
+        const T t0 = V::shift_in(prev[k], od);
+        prev[k] = od;
+#pragma GCC unroll 4
+        for (int j = 0; j < R; ++j) {
+          const int r = k - 2 * j;  // this input row is filter row r of output row j
+          if (r < 0 || r > 2) continue;
+          acc[j] = V::fma(w[3 * r], t0, acc[j]);
+          mid[j] = V::fma(w[3 * r + 1], ev, mid[j]);
+          acc[j] = V::fma(w[3 * r + 2], od, acc[j]);
+        }
+      }
+      for (int j = 0; j < R; ++j) {
+        float* y = a.y + (oh + j) * a.out_w + ow;
+        const T v = vec_activation<V>(V::add(acc[j], mid[j]), a.act);
+        if (n == W) V::store(y, v); else V::store_n(y, v, n);
+      }
+    }
+  }
+
+  void run() const {
+    int64_t oh = 0;
+    for (; oh + 2 <= a.out_h; oh += 2) pass<2>(oh);
+    if (oh < a.out_h) pass<1>(oh);
+    scalar_activation(a.y, a.out_h * a.out_w, a.act);
+  }
+};
+
 template <class V, int S>
 void dw3x3_direct(const spiralkit::DwArgs& a) {
   Dw3x3Direct<V, S> k{a, {}, V::set1(a.bias)};
@@ -267,6 +341,12 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
   using T = typename V::T;
   constexpr int W = V::W;
   if constexpr (has_masked_load<V>::value) {
+    if (Dw3x3S2Pad1<V>::applies(a)) {
+      Dw3x3S2Pad1<V> k{a, {}, V::set1(a.bias)};
+      for (int t = 0; t < 9; ++t) k.w[t] = V::set1(a.w[t]);
+      k.run();
+      return;
+    }
     if (a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == a.stride_w && a.stride_w <= 2) {
       if (a.stride_w == 1) dw3x3_direct<V, 1>(a); else dw3x3_direct<V, 2>(a);
       return;

@@ -56,6 +56,11 @@ struct VecAvx2 {
     const __m256 v = _mm256_shuffle_ps(a, b, 0xDD);
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
   }
+  // Lane 0 = prev[7], lane j = cur[j - 1]: cur shifted one lane up, prev's last lane shifted in.
+  static T shift_in(T prev, T cur) {
+    const __m256 mid = _mm256_permute2f128_ps(prev, cur, 0x21);  // prev's high half, cur's low half
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(mid), 12));
+  }
   static float sum(T a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -49,6 +49,10 @@ struct VecAvx512 {
   static T odds(T a, T b) {
     return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
   }
+  // Lane 0 = prev[15], lane j = cur[j - 1]: cur shifted one lane up, prev's last lane shifted in.
+  static T shift_in(T prev, T cur) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
+  }
   static float sum(T a) { return _mm512_reduce_add_ps(a); }
 };
 }  // namespace

@@ -1,7 +1,8 @@
 // Optional members of the Vec vocabulary, detected at compile time so one template serves every
 // ISA: has_lane_fma<V> is true when V offers fma_lane<l>(w4, x, acc) (FMA by a lane of a
 // register, NEON's fmla by element) and sets kLaneFma; has_masked_load<V> is true when V offers
-// range(lo, hi) -> M, bits(b) -> M, load_m(p, m), evens(a, b) and odds(a, b) and sets kMaskedLoad.
+// range(lo, hi) -> M, bits(b) -> M, load_m(p, m), evens(a, b), odds(a, b) and shift_in(prev, cur)
+// and sets kMaskedLoad.
 #pragma once
 #include <type_traits>
 
