@@ -213,13 +213,14 @@ def spiralkit_has_int8() -> bool:
         return False
 
 
-def _spiralkit_int8_engine(onnx_path: str, example: np.ndarray, threads: int, calibration):
+def _spiralkit_int8_engine(onnx_path: str, example: np.ndarray, threads: int, calibration, tolerance=None):
     import spiralkit
 
     if not spiralkit_has_int8():
         raise NotImplementedError("spiralkit.compile has no quantize= argument in this build (no int8 engine path)")
     spiralkit.set_num_threads(threads)
-    return _spiralkit_compile()(onnx_path, example, threads=threads, quantize="int8", calibration=list(calibration))
+    return _spiralkit_compile()(onnx_path, example, threads=threads, quantize="int8", calibration=list(calibration),
+                                int8_tolerance=tolerance)
 
 
 # ------------------------------------------------------------------------------------ memory children
@@ -454,8 +455,17 @@ def bench_model(onnx_path, torch_model, example: np.ndarray, *, engines: Sequenc
     if "spiralkit_int8" in engines:
         try:
             t0 = time.perf_counter()
-            eng8 = _spiralkit_int8_engine(onnx_path, example, threads, int8_calibration)
+            # The same tolerance the output check below applies, met on the calibration batches
+            # (the example is held out): the fewest noisiest layer inputs stay fp32.
+            eng8 = _spiralkit_int8_engine(onnx_path, example, threads, int8_calibration, int8_tol)
             info["spiralkit_int8"]["build_s"] = time.perf_counter() - t0
+            report = getattr(eng8, "int8_report", None)
+            if report:
+                info["spiralkit_int8"]["int8_fallback"] = report
+                if report["fp32_inputs"]:
+                    say(f"  spiralkit_int8 kept {len(report['fp32_inputs'])} layer inputs fp32 for int8_tolerance "
+                        f"{report['tolerance']:g} (calibration error {report['error_all_int8']:.3f} -> "
+                        f"{report['error']:.3f})")
             runners["spiralkit_int8"] = lambda: _single_output(eng8.run(example))
             try:
                 with tempfile.TemporaryDirectory() as tmp:

@@ -109,29 +109,55 @@ def _tune(engine: Engine, examples: dict, repeats: int, rounds: int = 3) -> None
     native.set_kernel_choices(chosen)
 
 
-def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, batched, pattern):
-    """(importer hook, model to import) for an int8 compile, or None for fp32."""
-    from spiralkit.engine import qdq_import, quantize as q
+def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, batched, pattern, tolerance=None):
+    """(importer hook, model to import, fallback report or None) for an int8 compile, or None for fp32."""
+    from spiralkit.engine import int8_fallback, qdq_import, quantize as q
 
     if quantize not in (None, "int8"):
         raise ValueError(f"quantize: expected None or 'int8', got {quantize!r}")
     if qdq_import.is_qdq(model):
+        if tolerance is not None:
+            raise ValueError("int8_tolerance: a QDQ model carries its own scales; it is only used with "
+                             "quantize='int8' and calibration batches on an fp32 model")
         fp32, activations, weight_scales = qdq_import.strip_qdq(model)
-        return q.Int8Layers(activations, weight_scales), fp32
+        return q.Int8Layers(activations, weight_scales), fp32, None
     if quantize is None:
         if calibration is not None:
             raise ValueError("calibration: only used with quantize='int8'")
+        if tolerance is not None:
+            raise ValueError("int8_tolerance: only used with quantize='int8'")
         return None
     q.check_method(method, percentile)
     if calibration is None:
         raise ValueError("calibration: quantize='int8' needs calibration batches (a list of example inputs)")
-    ranges = q.calibrate(model, shapes, batch, batched, pattern, calibration, method, float(percentile), _example_dict)
-    return q.Int8Layers(ranges), model
+    calibration = list(calibration)
+    noise: dict = {}
+    ranges = q.calibrate(model, shapes, batch, batched, pattern, calibration, method, float(percentile), _example_dict,
+                         noise=noise)
+    if tolerance is None:
+        return q.Int8Layers(ranges), model, None
+    from spiralkit.engine.onnx_import import import_onnx
+
+    tol = int8_fallback.check_tolerance(tolerance)
+
+    def build(kept):
+        builder, _ = import_onnx(model, shapes, batch, pattern, batched, quantize_layer=q.Int8Layers(kept) if kept else None)
+        return Engine(builder.build(batch, True))
+
+    reference = build({})
+    feeds = [_example_dict(b, reference.input_names) for b in calibration]
+    refs = [[np.asarray(o, np.float64) for o in _as_list(reference.run(f))] for f in feeds]
+    kept, report = int8_fallback.fit(ranges, noise, build, lambda e: int8_fallback.output_error(e, feeds, refs), tol)
+    return q.Int8Layers(kept), model, report
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def compile(source, example_input=None, *, threads=None, pattern=None, tune=False,  # noqa: A001
             tune_repeats: int = 5, quantize=None, calibration=None, calibration_method: str = "minmax",
-            percentile: float = 99.999) -> Engine:
+            percentile: float = 99.999, int8_tolerance=None) -> Engine:
     """Compile `source` into an :class:`Engine`.
 
     `source`: an ONNX file path, an ``onnx.ModelProto`` or a torch ``nn.Module`` (exported to ONNX
@@ -149,6 +175,9 @@ def compile(source, example_input=None, *, threads=None, pattern=None, tune=Fals
     `calibration_method` ``"minmax"`` or ``"percentile"``); other ops run fp32 in between. A model
     already quantized as QDQ (QuantizeLinear/DequantizeLinear pairs) compiles int8 from its own
     scales, with or without `quantize` (see engine/quantize.py, engine/qdq_import.py).
+    `int8_tolerance` (a fraction, e.g. 0.05): keep in fp32 the fewest layer inputs, noisiest first,
+    that bring the int8 output within that fraction of max|fp32 output| on every calibration batch
+    (engine/int8_fallback.py; about 2 log2(n) extra builds); ``engine.int8_report`` says which.
     """
     import spiralkit
 
@@ -165,12 +194,14 @@ def compile(source, example_input=None, *, threads=None, pattern=None, tune=Fals
 
     graph_inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     shapes, batch, batched = _input_shapes(graph_inputs, _example_dict(example_input, [i.name for i in graph_inputs]))
-    hook = _int8_hook(model, quantize, calibration, calibration_method, percentile, shapes, batch, batched, pattern)
+    hook = _int8_hook(model, quantize, calibration, calibration_method, percentile, shapes, batch, batched, pattern,
+                      int8_tolerance)
     if hook is not None:
         model = hook[1]
     builder, importer = import_onnx(model, shapes, batch, pattern, batched,
                                     quantize_layer=hook[0] if hook is not None else None)
     engine = Engine(builder.build(batch, True))
+    engine.int8_report = hook[2] if hook is not None else None
     if tune:
         examples = {n: np.zeros(shapes[n], np.float32 if dt == np.float32 else np.int64) for n, dt, _ in engine._inputs}
         _tune(engine, examples, int(tune_repeats))

@@ -20,6 +20,10 @@ class Engine:
     Only the leading (batch) dim may change between calls.
     """
 
+    # compile(..., int8_tolerance=...): which layer inputs stayed fp32 and the error reached
+    # (engine/int8_fallback.py); None otherwise, and for a loaded artifact.
+    int8_report = None
+
     def __init__(self, native):
         self._native = native
         self._inputs = [(name, _DTYPES[code], tuple(dims)) for name, code, dims, _ in native.inputs()]

@@ -40,11 +40,14 @@ class RangeCollector:
     def __init__(self, method: str, percentile: float):
         self.method, self.percentile = method, percentile
         self.lo, self.hi, self.samples = np.inf, -np.inf, []
+        self.sum_sq, self.count = 0.0, 0  # the tensor's power, for noise_ratio
 
     def add(self, a: np.ndarray) -> None:
         a = np.asarray(a, np.float32).reshape(-1)
         if a.size == 0:
             return
+        self.sum_sq += float(np.dot(a.astype(np.float64), a.astype(np.float64)))
+        self.count += a.size
         if self.method == "minmax":
             self.lo, self.hi = min(self.lo, float(a.min())), max(self.hi, float(a.max()))
         else:
@@ -59,6 +62,11 @@ class RangeCollector:
         if not np.isfinite(self.lo):
             return 1.0, 0
         return quant_params(self.lo, self.hi)
+
+    def noise_ratio(self, scale: float) -> float:
+        """uint8 rounding noise (scale^2 / 12) against the tensor's mean square (0 for silence)."""
+        power = self.sum_sq / self.count if self.count else 0.0
+        return scale * scale / 12.0 / power if power > 0 else 0.0
 
 
 def check_method(method: str, percentile: float) -> None:
@@ -138,9 +146,10 @@ def _int8_kind(pattern: str) -> tuple:
 
 
 def calibrate(model, shapes: dict, batch: int, batched, pattern, batches, method: str, percentile: float,
-              example_dict) -> dict:
+              example_dict, noise: dict | None = None) -> dict:
     """Runs the fp32 model (spiralkit's own engine, with the inputs of every weighted layer made
-    outputs) over `batches`; returns ONNX tensor name -> (scale, zero_point)."""
+    outputs) over `batches`; returns ONNX tensor name -> (scale, zero_point). With `noise`, fills
+    it with each tensor's RangeCollector.noise_ratio (engine/int8_fallback.py ranks by it)."""
     from spiralkit.engine.engine import Engine
     from spiralkit.engine.onnx_import import import_onnx
 
@@ -169,4 +178,7 @@ def calibrate(model, shapes: dict, batch: int, batched, pattern, batches, method
         outs = engine.run(feeds)
         for n in names:
             collectors[n].add(feeds[n] if n in graph_inputs else outs[out_index[n]])
-    return {n: c.params() for n, c in collectors.items()}
+    params = {n: c.params() for n, c in collectors.items()}
+    if noise is not None:
+        noise.update({n: collectors[n].noise_ratio(params[n][0]) for n in names})
+    return params
