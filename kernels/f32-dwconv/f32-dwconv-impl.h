@@ -269,6 +269,55 @@ struct Dw3x3S2Pad1 {
   }
 };
 
+#if defined(__AVX512F__)
+// 3x3, stride 2, pad_w 1, output rows at most 7 wide (14x14 -> 7x7), AVX-512: two output rows per
+// vector (lanes 0-7 row oh, lanes 8-15 row oh + 1), where the row kernels fill 7 of 16 lanes. Each
+// filter row is two masked loads from column -1 (the two output rows' input rows) and one
+// two-source permute per tap picks columns 2 ow + q - 1 of both.
+template <class V>
+struct Dw3x3S2Narrow {
+  static bool applies(const spiralkit::DwArgs& a) {
+    return a.kh == 3 && a.kw == 3 && a.dil_h == 1 && a.dil_w == 1 && a.stride_h == 2 && a.stride_w == 2 &&
+           a.pad_w == 1 && a.out_w <= 7 && a.out_w == (a.in_w - 1) / 2 + 1;
+  }
+
+  static void run(const spiralkit::DwArgs& a) {
+    using T = typename V::T;
+    const __mmask16 cols = static_cast<__mmask16>(((1u << a.in_w) - 1) << 1);  // lane j = column j - 1
+    const __mmask16 lo = static_cast<__mmask16>((1u << a.out_w) - 1), hi = static_cast<__mmask16>(lo << 8);
+    __m512i idx[3];
+    for (int q = 0; q < 3; ++q) {
+      alignas(64) int32_t lanes[16];
+      for (int i = 0; i < 8; ++i) lanes[i] = 2 * i + q, lanes[8 + i] = 16 + 2 * i + q;
+      idx[q] = _mm512_load_si512(lanes);
+    }
+    for (int64_t c = 0; c < a.planes; ++c) {
+      const float* x = a.x + c * a.x_plane;
+      float* y = a.y + c * a.y_plane;
+      T w[9];
+      for (int t = 0; t < 9; ++t) w[t] = V::set1(a.w[c * 9 + t]);
+      const T bias = V::set1(a.biases ? a.biases[c] : a.bias);
+      for (int64_t oh = 0; oh < a.out_h; oh += 2) {
+        const bool two = oh + 1 < a.out_h;
+        T acc = bias, mid = V::zero();
+        for (int r = 0; r < 3; ++r) {
+          const int64_t ia = oh * 2 - a.pad_h + r, ib = ia + 2;  // input rows of output rows oh, oh + 1
+          const T xa = ia >= 0 && ia < a.in_h ? _mm512_maskz_loadu_ps(cols, x + ia * a.in_w - 1) : V::zero();
+          const T xb = two && ib >= 0 && ib < a.in_h ? _mm512_maskz_loadu_ps(cols, x + ib * a.in_w - 1) : V::zero();
+          acc = V::fma(w[3 * r], _mm512_permutex2var_ps(xa, idx[0], xb), acc);
+          mid = V::fma(w[3 * r + 1], _mm512_permutex2var_ps(xa, idx[1], xb), mid);
+          acc = V::fma(w[3 * r + 2], _mm512_permutex2var_ps(xa, idx[2], xb), acc);
+        }
+        const T v = vec_activation<V>(V::add(acc, mid), a.act);
+        _mm512_mask_storeu_ps(y + oh * a.out_w, lo, v);
+        if (two) _mm512_mask_storeu_ps(y + (oh + 1) * a.out_w - 8, hi, v);  // lanes 8.. -> row oh + 1
+      }
+      scalar_activation(y, a.out_h * a.out_w, a.act);
+    }
+  }
+};
+#endif
+
 template <class V, int S>
 void dw3x3_direct(const spiralkit::DwArgs& a) {
   Dw3x3Direct<V, S> k{a, {}, V::set1(a.bias)};
@@ -423,6 +472,14 @@ void dwconv_planes(const spiralkit::DwArgs& a) {
         Dw3x3Flat<V>::run(a);
         return;
       }
+#if defined(__AVX512F__)
+      if constexpr (V::W == 16) {
+        if (Dw3x3S2Narrow<V>::applies(a)) {
+          Dw3x3S2Narrow<V>::run(a);
+          return;
+        }
+      }
+#endif
     }
   }
   const int taps = a.kh * a.kw;

@@ -125,6 +125,12 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
       {"3x3 s1, 8 wide, 17 rows (past the flat limit)", 17, 8, 3, 3, 1, 1, 1, Activation::kNone},
       {"3x3 s1, 3 wide", 11, 3, 3, 3, 1, 1, 1, Activation::kNone},
       {"3x3 s1, 16 wide, 17 rows (past the flat limit)", 17, 16, 3, 3, 1, 1, 1, Activation::kRelu},
+      // Stride 2 onto at most 7 columns (two output rows per AVX-512 vector): odd rows, bands.
+      {"3x3 s2, 14x14 -> 7x7", 14, 14, 3, 3, 2, 1, 1, Activation::kRelu6},
+      {"3x3 s2, 13 wide, 9 rows (odd output rows)", 9, 13, 3, 3, 2, 1, 1, Activation::kNone},
+      {"3x3 s2, 14 wide band rows (pad_h 0)", 9, 14, 3, 3, 2, 1, 1, Activation::kNone, 0},
+      {"3x3 s2, 14 wide bottom band: out_h past the plane", 5, 14, 3, 3, 2, 1, 1, Activation::kNone, 0, 4},
+      {"3x3 s2, 3 wide", 7, 3, 3, 3, 2, 1, 1, Activation::kRelu},
   };
   const bool under_qemu = std::getenv("SPIRALKIT_TEST_UNDER_QEMU") != nullptr;
   for (const auto& row : spiralkit::dwconv_table()) {
@@ -172,6 +178,7 @@ TEST_CASE("every f32-dwconv registry row runs several planes in one call") {
       {"3x3 s1, 7x7", 7, 7, 3, 3, 1, 1, 1, Activation::kRelu6},
       {"3x3 s1, 14x14", 14, 14, 3, 3, 1, 1, 1, Activation::kNone},
       {"3x3 s2, 28x28", 28, 28, 3, 3, 2, 1, 1, Activation::kRelu},
+      {"3x3 s2, 14x14 -> 7x7", 14, 14, 3, 3, 2, 1, 1, Activation::kRelu6},
       {"5x5 s1 pad 2", 9, 10, 5, 5, 1, 2, 1, Activation::kNone},
       {"3x3 s1, 7 wide band rows (pad_h 0)", 6, 7, 3, 3, 1, 1, 1, Activation::kNone, 0},
   };
