@@ -316,6 +316,7 @@ Status depthwise(const PackedWeight& w, const ConvShape& s, const float* x, cons
 // of L channels fills a vector that a narrow plane's row would leave mostly idle.
 bool depthwise_blocked(const ConvShape& s) {
   if (s.out_channels != s.groups) return false;  // a channel multiplier: the per-plane kernel
+  if (depthwise_stride2_narrow_per_plane(s)) return false;
   return s.out_w < depthwise_blocked_below();
 }
 

@@ -32,6 +32,11 @@ int64_t depthwise_blocked_below() {
   return isa == Isa::kAvx512 ? 9 : isa == Isa::kAvx2 ? 16 : 32;
 }
 
+bool depthwise_stride2_narrow_per_plane(const ConvShape& s) {
+  return select_dwconv()->isa == Isa::kAvx512 && s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 2 &&
+         s.stride_w == 2 && s.pad_w == 1 && s.dilation_h == 1 && s.dilation_w == 1 && s.out_w <= 7;
+}
+
 int64_t fused_block_min_width() { return select_dwconv()->isa == Isa::kAvx512 ? 1 : depthwise_blocked_below(); }
 
 }  // namespace spiralkit

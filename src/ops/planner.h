@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "sparse/packed_weight.h"
+#include "spiralkit_kernels/f32-sconv.h"
 
 namespace spiralkit {
 
@@ -34,6 +35,11 @@ bool dwconv_reads_unpadded();
 // columns (384 x 14 x 14: 17-18 vs 25-27 us) and level at 7; AVX2 (8 lanes) blocked ahead at 14
 // (27-34 vs 39-50 us), level at 28; the padded-copy rows below 32.
 int64_t depthwise_blocked_below();
+// A 3x3 stride-2 pad-1 depthwise onto at most 7 columns runs per plane on AVX-512 whatever its
+// width: the kernel puts two output rows in a vector, where the blocked path transposes in and
+// out (576 x 14 x 14 -> 7 x 7 alone, 2 threads, Zen 5, alternating processes: 8.4-8.6 vs
+// 12.0-12.1 us).
+bool depthwise_stride2_narrow_per_plane(const ConvShape& s);
 // Output widths from which an inverted-residual block fuses (its depthwise runs per plane on the
 // band): AVX-512 every width (MobileNet-v2 end to end measured best so); elsewhere where the
 // per-plane kernel is not behind (depthwise_blocked_below).
