@@ -25,6 +25,13 @@ inline typename V::T load_strided(const float* p, int stride) {
   return V::load(lanes);
 }
 
+// Plane c's 3x3 filter broadcast into w (one register per tap); returns its bias broadcast.
+template <class V>
+inline typename V::T plane_filter3x3(const spiralkit::DwArgs& a, int64_t c, typename V::T* w) {
+  for (int t = 0; t < 9; ++t) w[t] = V::set1(a.w[c * 9 + t]);
+  return V::set1(a.biases ? a.biases[c] : a.bias);
+}
+
 // 3x3, dilation 1, stride S: the nine weights stay in registers; two output vectors per step
 // give the FMA chains independent work.
 template <class V, int S>
@@ -295,8 +302,7 @@ struct Dw3x3S2Narrow {
       const float* x = a.x + c * a.x_plane;
       float* y = a.y + c * a.y_plane;
       T w[9];
-      for (int t = 0; t < 9; ++t) w[t] = V::set1(a.w[c * 9 + t]);
-      const T bias = V::set1(a.biases ? a.biases[c] : a.bias);
+      const T bias = plane_filter3x3<V>(a, c, w);
       for (int64_t oh = 0; oh < a.out_h; oh += 2) {
         const bool two = oh + 1 < a.out_h;
         T acc = bias, mid = V::zero();
@@ -320,8 +326,8 @@ struct Dw3x3S2Narrow {
 
 template <class V, int S>
 void dw3x3_direct(const spiralkit::DwArgs& a) {
-  Dw3x3Direct<V, S> k{a, {}, V::set1(a.bias)};
-  for (int t = 0; t < 9; ++t) k.w[t] = V::set1(a.w[t]);
+  Dw3x3Direct<V, S> k{a, {}, {}};
+  k.bias = plane_filter3x3<V>(a, 0, k.w);
   k.run();
 }
 
@@ -365,8 +371,7 @@ struct Dw3x3Flat {
       const float* x = a.x + c * a.x_plane;
       float* y = a.y + c * a.y_plane;
       T w[9];
-      for (int t = 0; t < 9; ++t) w[t] = V::set1(a.w[c * 9 + t]);
-      const T bias = V::set1(a.biases ? a.biases[c] : a.bias);
+      const T bias = plane_filter3x3<V>(a, c, w);
       for (int v = 0; v < vectors; ++v) {
         // Masked-off lanes are never read, so a tap's address may lie before or past the plane.
         const float* base = x + int64_t(v) * W;
@@ -391,8 +396,8 @@ void dwconv_plane(const spiralkit::DwArgs& a) {
   constexpr int W = V::W;
   if constexpr (has_masked_load<V>::value) {
     if (Dw3x3S2Pad1<V>::applies(a)) {
-      Dw3x3S2Pad1<V> k{a, {}, V::set1(a.bias)};
-      for (int t = 0; t < 9; ++t) k.w[t] = V::set1(a.w[t]);
+      Dw3x3S2Pad1<V> k{a, {}, {}};
+      k.bias = plane_filter3x3<V>(a, 0, k.w);
       k.run();
       return;
     }
@@ -490,6 +495,7 @@ void dwconv_planes(const spiralkit::DwArgs& a) {
     p.y = a.y + c * a.y_plane;
     p.w = a.w + c * taps;
     p.bias = a.biases ? a.biases[c] : a.bias;
+    p.biases = nullptr;
     dwconv_plane<V>(p);
   }
 }

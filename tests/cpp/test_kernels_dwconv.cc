@@ -76,6 +76,23 @@ std::vector<float> direct(const DwArgs& a) {
   return y;
 }
 
+// The geometry's arguments (no pointers yet): shape, padding, output size, activation.
+DwArgs geometry_args(const Geometry& g) {
+  DwArgs a;
+  a.in_h = g.h;
+  a.in_w = g.w;
+  a.kh = g.kh;
+  a.kw = g.kw;
+  a.stride_h = a.stride_w = g.stride;
+  a.pad_w = g.pad;
+  a.pad_h = g.pad_h < 0 ? g.pad : g.pad_h;
+  a.dil_h = a.dil_w = g.dil;
+  a.out_h = g.out_h >= 0 ? g.out_h : (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
+  a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
+  a.act = g.act;
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("every f32-dwconv registry row matches the direct loop on named geometries") {
@@ -146,21 +163,10 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
         const auto w = spiralkit_test::random_vector(g.kh * g.kw, seed++);
         GuardedFloats x(plane.size(), at_end, guarded);
         std::memcpy(x.data(), plane.data(), plane.size() * sizeof(float));
-        DwArgs a;
+        DwArgs a = geometry_args(g);
         a.x = x.data();
-        a.in_h = g.h;
-        a.in_w = g.w;
-        a.kh = g.kh;
-        a.kw = g.kw;
-        a.stride_h = a.stride_w = g.stride;
-        a.pad_w = g.pad;
-        a.pad_h = g.pad_h < 0 ? g.pad : g.pad_h;
-        a.dil_h = a.dil_w = g.dil;
-        a.out_h = g.out_h >= 0 ? g.out_h : (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
-        a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
         a.w = w.data();
         a.bias = 0.25f;
-        a.act = g.act;
         const auto want = direct(a);
         std::vector<float> got(want.size() + 8, -5.0f);
         a.y = got.data();
@@ -189,18 +195,7 @@ TEST_CASE("every f32-dwconv registry row runs several planes in one call") {
     for (const Geometry& g : cases) {
       CAPTURE(std::string(row.name));
       CAPTURE(std::string(g.name));
-      DwArgs a;
-      a.in_h = g.h;
-      a.in_w = g.w;
-      a.kh = g.kh;
-      a.kw = g.kw;
-      a.stride_h = a.stride_w = g.stride;
-      a.pad_w = g.pad;
-      a.pad_h = g.pad_h < 0 ? g.pad : g.pad_h;
-      a.dil_h = a.dil_w = g.dil;
-      a.out_h = (g.h + 2 * a.pad_h - int64_t(g.dil) * (g.kh - 1) - 1) / g.stride + 1;
-      a.out_w = (g.w + 2 * g.pad - int64_t(g.dil) * (g.kw - 1) - 1) / g.stride + 1;
-      a.act = g.act;
+      DwArgs a = geometry_args(g);
       a.planes = planes;
       a.x_plane = g.h * g.w + x_gap;
       a.y_plane = a.out_h * a.out_w + y_gap;

@@ -131,14 +131,14 @@ def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, 
     if calibration is None:
         raise ValueError("calibration: quantize='int8' needs calibration batches (a list of example inputs)")
     calibration = list(calibration)
+    tol = None if tolerance is None else int8_fallback.check_tolerance(tolerance)  # before calibrating
     noise: dict = {}
     ranges = q.calibrate(model, shapes, batch, batched, pattern, calibration, method, float(percentile), _example_dict,
                          noise=noise)
-    if tolerance is None:
+    if tol is None:
         return q.Int8Layers(ranges), model, None
     from spiralkit.engine.onnx_import import import_onnx
 
-    tol = int8_fallback.check_tolerance(tolerance)
 
     def build(kept):
         builder, _ = import_onnx(model, shapes, batch, pattern, batched, quantize_layer=q.Int8Layers(kept) if kept else None)
@@ -146,13 +146,10 @@ def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, 
 
     reference = build({})
     feeds = [_example_dict(b, reference.input_names) for b in calibration]
-    refs = [[np.asarray(o, np.float64) for o in _as_list(reference.run(f))] for f in feeds]
+    refs = [[np.asarray(o, np.float64) for o in reference.run(f)] for f in feeds]
     kept, report = int8_fallback.fit(ranges, noise, build, lambda e: int8_fallback.output_error(e, feeds, refs), tol)
     return q.Int8Layers(kept), model, report
 
-
-def _as_list(out):
-    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def compile(source, example_input=None, *, threads=None, pattern=None, tune=False,  # noqa: A001

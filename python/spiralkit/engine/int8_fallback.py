@@ -32,9 +32,7 @@ def output_error(engine, feeds: Sequence[dict], references: Sequence[list]) -> f
     """Worst max|got - ref| / max|ref| over the outputs of every calibration batch."""
     worst = 0.0
     for feed, refs in zip(feeds, references):
-        got = engine.run(feed)
-        got = got if isinstance(got, (list, tuple)) else [got]
-        for g, r in zip(got, refs):
+        for g, r in zip(engine.run(feed), refs):  # Engine.run: a list of outputs
             scale = float(np.abs(r).max()) if r.size else 0.0
             diff = float(np.abs(np.asarray(g, np.float64) - r).max()) if r.size else 0.0
             worst = max(worst, diff / scale if scale > 0 else diff)

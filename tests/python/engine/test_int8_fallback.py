@@ -13,6 +13,7 @@ pytest.importorskip("onnxruntime")
 
 import spiralkit  # noqa: E402
 from spiralkit.engine import int8_fallback  # noqa: E402
+from spiralkit.bench.ort_int8 import quantize_ort_int8  # noqa: E402
 from spiralkit.engine.quantize import RangeCollector  # noqa: E402
 
 from int8_testing import batches as _batches, export as _export, prune_1x4 as _prune_1x4  # noqa: E402
@@ -112,3 +113,7 @@ def test_int8_tolerance_arguments_are_checked(tmp_path):
     for bad in (0.0, -0.1, 1.5, float("nan"), "tight", None.__class__):
         with pytest.raises(ValueError, match="int8_tolerance"):
             spiralkit.compile(path, calib[0], quantize="int8", calibration=calib, int8_tolerance=bad)
+    pytest.importorskip("onnxruntime.quantization")
+    qdq = quantize_ort_int8(path, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
+    with pytest.raises(ValueError, match="int8_tolerance: a QDQ model"):
+        spiralkit.compile(qdq, calib[0], int8_tolerance=0.05)
