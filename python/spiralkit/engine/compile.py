@@ -119,6 +119,9 @@ def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, 
         if tolerance is not None:
             raise ValueError("int8_tolerance: a QDQ model carries its own scales; it is only used with "
                              "quantize='int8' and calibration batches on an fp32 model")
+        if calibration is not None:
+            raise ValueError("calibration: a QDQ model carries its own scales; calibration batches are only "
+                             "used with quantize='int8' on an fp32 model")
         fp32, activations, weight_scales = qdq_import.strip_qdq(model)
         return q.Int8Layers(activations, weight_scales), fp32, None
     if quantize is None:

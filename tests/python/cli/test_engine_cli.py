@@ -177,6 +177,64 @@ def test_bad_inputs_exit_2(tiny_onnx, tmp_path, capsys):
     assert "no such file" in err
 
 
+def _calibration(n=24, seed=1):
+    return np.random.default_rng(seed).standard_normal((n, 3, 16, 16)).astype(np.float32)
+
+
+def test_compile_int8_from_calibration_files(tiny_onnx, tmp_path, capsys):
+    np.savez(tmp_path / "calib.npz", x=_calibration())
+    np.save(tmp_path / "calib.npy", _calibration(8, seed=2))
+    spk, spk32 = tmp_path / "q.spk", tmp_path / "f.spk"
+    assert main(["compile", str(tiny_onnx), "-o", str(spk32)]) == 0
+    assert main(["compile", str(tiny_onnx), "-o", str(spk), "--quantize", "int8", "--calibration",
+                 str(tmp_path / "calib.npz"), "--calibration", str(tmp_path / "calib.npy"),
+                 "--calibration-batch", "4"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("int8 ") >= 3, out  # the two convs and the Gemm got int8 kernels
+    import spiralkit
+
+    x = _calibration(2, seed=9)
+    engine = spiralkit.load(spk)
+    got, want = engine.run(x)[0], ort_run(tiny_onnx, x)
+    rel = np.abs(got - want).max() / np.abs(want).max()
+    assert 0 < rel < 0.05  # int8 rounding: close to fp32, yet not the fp32 plan
+    kernels = [l["kernel"] for l in engine.layers() if "pattern" in l]
+    assert len(kernels) == 3 and all(k.startswith("int8 ") for k in kernels), kernels
+
+
+def test_compile_int8_tolerance_reports_fp32_layers(tiny_onnx, tmp_path, capsys):
+    np.save(tmp_path / "calib.npy", _calibration(16))
+    assert main(["compile", str(tiny_onnx), "-o", str(tmp_path / "q.spk"), "--quantize", "int8",
+                 "--calibration", str(tmp_path / "calib.npy"), "--calibration-method", "percentile",
+                 "--percentile", "99.9", "--int8-tolerance", "0.0001"]) == 0
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if l.startswith("int8_tolerance 0.0001:"))
+    assert "kept fp32" in line and "all-int8 ->" in line
+
+
+def test_compile_int8_refusals(tiny_onnx, tmp_path, capsys):
+    base = ["compile", str(tiny_onnx), "-o", str(tmp_path / "q.spk")]
+    err = fail(capsys, base + ["--quantize", "int8"])
+    assert err.startswith("spiralkit compile: error: calibration") and "calibration batches" in err
+    err = fail(capsys, base + ["--calibration", str(tmp_path / "none.npz")])
+    assert "no such file" in err
+    np.savez(tmp_path / "wrong.npz", y=_calibration())
+    err = fail(capsys, base + ["--quantize", "int8", "--calibration", str(tmp_path / "wrong.npz")])
+    assert "missing ['x']" in err and "unknown ['y']" in err
+    (tmp_path / "junk.npy").write_bytes(b"not an array")
+    err = fail(capsys, base + ["--quantize", "int8", "--calibration", str(tmp_path / "junk.npy")])
+    assert "is not an .npy / .npz" in err
+    np.save(tmp_path / "c.npy", _calibration(4))
+    err = fail(capsys, base + ["--calibration", str(tmp_path / "c.npy")])  # fp32 compile
+    assert "calibration: only used with quantize='int8'" in err
+    err = fail(capsys, base + ["--quantize", "int8", "--calibration", str(tmp_path / "c.npy"),
+                               "--calibration-batch", "0"])
+    assert "--calibration-batch" in err
+    err = fail(capsys, base + ["--quantize", "int8", "--calibration", str(tmp_path / "c.npy"),
+                               "--int8-tolerance", "2"])
+    assert "int8_tolerance" in err
+
+
 def test_demo_compiles_the_student(tmp_path, capsys):
     pytest.importorskip("mlxtend")
     out_dir = tmp_path / "demo"

@@ -117,3 +117,5 @@ def test_int8_tolerance_arguments_are_checked(tmp_path):
     qdq = quantize_ort_int8(path, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
     with pytest.raises(ValueError, match="int8_tolerance: a QDQ model"):
         spiralkit.compile(qdq, calib[0], int8_tolerance=0.05)
+    with pytest.raises(ValueError, match="calibration: a QDQ model"):  # never silently ignored
+        spiralkit.compile(qdq, calib[0], calibration=calib)
