@@ -150,7 +150,10 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
                       {8, 8, 60, 50, 3, 2, 1, 1, 1}, {4, 8, 20, 21, 7, 2, 3, 1, 1}, {8, 8, 5, 6, 1, 1, 1, 1, 1},
                       {8, 12, 9, 11, 1, 2, 0, 1, 1},
                       // Planes of 16 x 16 words (a stride of 16 lines, spread one line apart) and 8 x 8.
-                      {8, 8, 14, 14, 3, 1, 1, 1, 1}, {8, 8, 14, 14, 3, 2, 1, 1, 1}};
+                      {8, 8, 14, 14, 3, 1, 1, 1, 1}, {8, 8, 14, 14, 3, 2, 1, 1, 1},
+                      // Stride-2 phase rows of exactly 32 bytes and of 65-67 (the vector even-byte copy's
+                      // whole steps and a tail).
+                      {4, 8, 6, 64, 3, 2, 0, 1, 1},   {4, 8, 5, 131, 3, 2, 1, 1, 1}};
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
