@@ -46,7 +46,7 @@ def test_compress_recipe_end_to_end_then_resume(tmp_path, capsys):
 def test_demo_runs_small(tmp_path, capsys):
     code = main(["demo", "--output-dir", str(tmp_path / "demo"), "--teacher-epochs", "1", "--limit", "256",
                  "--rounds", "2", "--target", "0.8", "--round-steps", "3", "--final-steps", "4", "--no-progress",
-                 "--threads", "1"])
+                 "--threads", "1", "--no-stop"])  # 10 steps from a 1-epoch teacher: a drop must not end it early
     assert code == 0
     out = capsys.readouterr().out
     assert "teacher" in out and "student" in out and "latency" in out
@@ -57,3 +57,18 @@ def test_demo_runs_small(tmp_path, capsys):
     assert written["spiral_steps"] == base["train_steps"] == 3 + 3 + 4  # the same budget
     assert base["sparsity_pruned_layers"] == pytest.approx(0.8, abs=0.01)
     assert {"accuracy"} <= set(base["metrics"]) and "test_accuracy" in base
+
+
+def test_demo_comparison_heading_says_when_the_spiral_stopped_short():
+    from types import SimpleNamespace
+
+    from spiralkit.cli.demo import comparison_heading
+
+    def result(last_sparsity):
+        return SimpleNamespace(records=[{"round": 0, "sparsity_pruned_layers": 0.0},
+                                        {"round": 1, "sparsity_pruned_layers": last_sparsity}],
+                               baseline={"sparsity_pruned_layers": 0.8})
+
+    assert comparison_heading(result(0.8)) == "same budget, same final sparsity:"
+    short = comparison_heading(result(0.7))
+    assert "stopped after round 1" in short and "same final sparsity" not in short
