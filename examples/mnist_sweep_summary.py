@@ -1,31 +1,67 @@
-"""Per-variant summary of a sweep folder (examples/mnist_lr_teacher_sweep.sh): validation and test accuracy
-(mean, std over seeds) of the spiral and its one-shot control at 99 % unstructured and 98 % 4x1,
-sorted by the spiral's mean validation accuracy over the two cases. Markdown rows; `[out.json]` too.
+"""Per-variant summary of a sweep folder (examples/mnist_lr_teacher_sweep.sh): validation and test
+accuracy (mean, std over seeds) of the spiral and its one-shot control at 99 % unstructured and
+98 % 4x1, sorted by the spiral's mean validation accuracy over the two cases. Prints markdown rows;
+writes them as JSON too when given a second path.
 
     python examples/mnist_sweep_summary.py runs/sweep2 [out.json]
 """
-import json, sys, glob, os, statistics as st
-root = sys.argv[1]
-rows = []
-for d in sorted(glob.glob(os.path.join(root, "*/cells"))):
-    name = os.path.basename(os.path.dirname(d))
-    cells = [json.load(open(f)) for f in glob.glob(d + "/*.json")]
-    if not cells: continue
-    s = cells[0]["settings"]
-    out = {"variant": name, "settings": {k: s[k] for k in ("teacher_epochs", "rounds", "round_steps", "final_steps", "lr", "lr_schedule", "alpha")}}
-    for case in ("unstructured-0.99", "4x1-0.98"):
-        cs = [c for c in cells if f"{c['pattern']}-{c['target']}" == case]
-        for m in ("spiral", "one-shot-kd"):
-            v = [100 * c["rows"][m]["val_accuracy"] for c in cs if m in c["rows"]]
-            t = [100 * c["rows"][m]["test_accuracy"] for c in cs if m in c["rows"]]
-            out[f"{case} {m}"] = {"seeds": len(v), "val": [round(st.mean(v), 2), round(st.stdev(v), 2)], "test": [round(st.mean(t), 2), round(st.stdev(t), 2)]}
-    out["mean_val_spiral"] = round((out["unstructured-0.99 spiral"]["val"][0] + out["4x1-0.98 spiral"]["val"][0]) / 2, 2)
-    rows.append(out)
-rows.sort(key=lambda r: -r["mean_val_spiral"])
-for r in rows:
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import statistics
+import sys
+
+CASES = ("unstructured-0.99", "4x1-0.98")
+METHODS = ("spiral", "one-shot-kd")
+SETTINGS = ("teacher_epochs", "rounds", "round_steps", "final_steps", "lr", "lr_schedule", "alpha")
+
+
+def mean_std(values):
+    return [round(statistics.mean(values), 2), round(statistics.stdev(values), 2) if len(values) > 1 else 0.0]
+
+
+def summarize(variant_dir: str) -> dict | None:
+    cells = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(variant_dir, "cells", "*.json")))]
+    if not cells:
+        return None
+    out = {"variant": os.path.basename(variant_dir), "settings": {k: cells[0]["settings"][k] for k in SETTINGS}}
+    for case in CASES:
+        found = [c for c in cells if f"{c['pattern']}-{c['target']}" == case]
+        for method in METHODS:
+            rows = [c["rows"][method] for c in found if method in c["rows"]]
+            out[f"{case} {method}"] = {"seeds": len(rows),
+                                       "val": mean_std([100 * r["val_accuracy"] for r in rows]),
+                                       "test": mean_std([100 * r["test_accuracy"] for r in rows])}
+    out["mean_val_spiral"] = round(statistics.mean(out[f"{case} spiral"]["val"][0] for case in CASES), 2)
+    return out
+
+
+def markdown_row(r: dict) -> str:
     s = r["settings"]
-    print(f"| {r['variant']} | {s['teacher_epochs']} | {s['lr']:g} | {s['alpha']:g} | {s['rounds']} x {s['round_steps']} + {s['final_steps']} | "
-          f"{r['unstructured-0.99 spiral']['val'][0]:.2f} | {r['4x1-0.98 spiral']['val'][0]:.2f} | **{r['mean_val_spiral']:.2f}** | "
-          f"{r['unstructured-0.99 spiral']['test'][0]:.2f} ± {r['unstructured-0.99 spiral']['test'][1]:.2f} / {r['4x1-0.98 spiral']['test'][0]:.2f} ± {r['4x1-0.98 spiral']['test'][1]:.2f} | "
-          f"{r['unstructured-0.99 one-shot-kd']['test'][0]:.2f} / {r['4x1-0.98 one-shot-kd']['test'][0]:.2f} |")
-if len(sys.argv) > 2: json.dump(rows, open(sys.argv[2], "w"), indent=1)
+    u, b = r["unstructured-0.99 spiral"], r["4x1-0.98 spiral"]
+    uo, bo = r["unstructured-0.99 one-shot-kd"], r["4x1-0.98 one-shot-kd"]
+    return (f"| {r['variant']} | {s['teacher_epochs']} | {s['lr']:g} | {s['alpha']:g} | "
+            f"{s['rounds']} x {s['round_steps']} + {s['final_steps']} | {u['val'][0]:.2f} | {b['val'][0]:.2f} | "
+            f"**{r['mean_val_spiral']:.2f}** | {u['test'][0]:.2f} ± {u['test'][1]:.2f} / {b['test'][0]:.2f} ± "
+            f"{b['test'][1]:.2f} | {uo['test'][0]:.2f} / {bo['test'][0]:.2f} |")
+
+
+def main(argv) -> int:
+    if len(argv) not in (2, 3):
+        print(__doc__)
+        return 2
+    rows = [r for d in sorted(glob.glob(os.path.join(argv[1], "*"))) if os.path.isdir(d) and (r := summarize(d))]
+    rows.sort(key=lambda r: -r["mean_val_spiral"])
+    for r in rows:
+        print(markdown_row(r))
+    if len(argv) == 3:
+        with open(argv[2], "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
