@@ -4,13 +4,8 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
-
 #include "config/kernel_registry.h"
 #include "core/aligned_vector.h"
-#include "hw/cpu_features.h"
 #include "ops/clones.h"
 #include "ops/planner.h"
 #include "ops/winograd_conv.h"
@@ -113,30 +108,13 @@ Status im2col_conv(const PanelView& view, const ConvShape& s, const float* x, co
 // a fixed offset, so the K x M kernel runs on the planes directly (offsets built once per
 // geometry). Outputs are computed "wide" (wq columns per output row, the extra ones discarded)
 // into a scratch, then each thread compacts the rows it computed into y.
-#if defined(__x86_64__) && defined(__GNUC__)
-// dst[j] = src[2 j], 16 floats per step: two masked loads, one two-source permute of the even
-// lanes, a masked store; the masks touch only the floats asked for. Phase-plane rows of ResNet's
-// strided layers are 7-28 floats, below the compiler's vector loop (it ran them a float at a time).
-__attribute__((target("avx512f"))) void even_floats_avx512(const float* src, int64_t n, float* dst) {
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (int64_t j = 0; j < n; j += 16) {
-    const int64_t c = std::min<int64_t>(16, n - j), t = 2 * c - 1;  // outputs, inputs read
-    const __mmask16 lo = static_cast<__mmask16>(t >= 16 ? 0xffffu : (1u << t) - 1u);
-    const __mmask16 hi = static_cast<__mmask16>(t > 16 ? (1u << (t - 16)) - 1u : 0u);
-    const __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(lo, src + 2 * j));
-    const __m512i b = _mm512_castps_si512(_mm512_maskz_loadu_ps(hi, src + 2 * j + 16));
-    _mm512_mask_storeu_ps(dst + j, static_cast<__mmask16>((1u << c) - 1u),
-                          _mm512_castsi512_ps(_mm512_permutex2var_epi32(a, evens, b)));
-  }
-}
-#endif
-
-// dst[j] = src[stride * j] for the strided layers' phase planes.
+// dst[j] = src[stride * j]: a loop of its own, built per x86 level, so stride 2 (every strided
+// layer of ResNet and MobileNet) runs as vector loads and permutes, not one float at a time.
 SPIRALKIT_CLONES void gather_strided(const float* src, int64_t stride, int64_t n, float* dst) {
-#if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx512 = isa_allows(Isa::kAvx512);
-  if (stride == 2 && avx512) return even_floats_avx512(src, n, dst);
-#endif
+  if (stride == 2) {
+    for (int64_t j = 0; j < n; ++j) dst[j] = src[2 * j];
+    return;
+  }
   for (int64_t j = 0; j < n; ++j) dst[j] = src[stride * j];
 }
 

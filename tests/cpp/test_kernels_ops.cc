@@ -88,8 +88,8 @@ TEST_CASE("conv2d: 1x1, k x k, strides, padding, dilation, groups, depthwise mat
       {1, 4, 8, 9, 9, 3, 3, 1, 1, 1, 4},      // depthwise with channel multiplier 2
       {1, 3, 4, 40, 40, 3, 3, 1, 0, 1, 1},    // many pixels: several im2col tiles
       {1, 64, 8, 20, 20, 3, 3, 1, 1, 1, 1},   // large K: small pixel tile
-      {1, 4, 8, 6, 32, 3, 3, 2, 0, 1, 1},     // stride-2 phase rows of exactly 16 floats (one vector step)
-      {1, 4, 8, 5, 67, 3, 3, 2, 1, 1, 1},     // ... and of 34-35 floats (two steps and a tail)
+      {1, 4, 8, 6, 32, 3, 3, 2, 0, 1, 1},     // stride-2 phase rows of 16 floats
+      {1, 4, 8, 5, 67, 3, 3, 2, 1, 1, 1},     // ... and of 34-35 (vector body and tail)
   };
   for (const auto& c : cases) {
     for (const auto& p : patterns()) {

@@ -142,7 +142,6 @@ def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, 
         return q.Int8Layers(ranges), model, None
     from spiralkit.engine.onnx_import import import_onnx
 
-
     def build(kept):
         builder, _ = import_onnx(model, shapes, batch, pattern, batched, quantize_layer=q.Int8Layers(kept) if kept else None)
         return Engine(builder.build(batch, True))
@@ -152,7 +151,6 @@ def _int8_hook(model, quantize, calibration, method, percentile, shapes, batch, 
     refs = [[np.asarray(o, np.float64) for o in reference.run(f)] for f in feeds]
     kept, report = int8_fallback.fit(ranges, noise, build, lambda e: int8_fallback.output_error(e, feeds, refs), tol)
     return q.Int8Layers(kept), model, report
-
 
 
 def compile(source, example_input=None, *, threads=None, pattern=None, tune=False,  # noqa: A001

@@ -224,6 +224,9 @@ def test_compile_int8_refusals(tiny_onnx, tmp_path, capsys):
     (tmp_path / "junk.npy").write_bytes(b"not an array")
     err = fail(capsys, base + ["--quantize", "int8", "--calibration", str(tmp_path / "junk.npy")])
     assert "is not an .npy / .npz" in err
+    np.savez(tmp_path / "empty.npz", x=_calibration(0))
+    err = fail(capsys, base + ["--quantize", "int8", "--calibration", str(tmp_path / "empty.npz")])
+    assert "non-zero number of samples" in err
     np.save(tmp_path / "c.npy", _calibration(4))
     err = fail(capsys, base + ["--calibration", str(tmp_path / "c.npy")])  # fp32 compile
     assert "calibration: only used with quantize='int8'" in err
