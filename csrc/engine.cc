@@ -205,6 +205,9 @@ void bind_engine(py::module_& m) {
            py::arg("ints") = std::vector<int64_t>{}, py::arg("floats") = std::vector<float>{}, py::arg("weight") = -1,
            py::arg("output_names") = std::vector<std::string>{})
       .def("mark_output", [](spiralkit::GraphBuilder& b, int v) { check(b.mark_output(v)); })
+      .def("set_uint8_params", [](spiralkit::GraphBuilder& b, int v, float scale, int zero_point) {
+        check(b.set_uint8_params(v, scale, zero_point));
+      })
       // Shapes of every value so far at `batch` (None where not computed): the importer's view of
       // the graph it is building, so Python never re-implements shape inference.
       .def("shapes", [](spiralkit::GraphBuilder& b, int64_t batch) {

@@ -142,6 +142,8 @@ Status serialize_graph(const Graph& g, int64_t example_batch, std::vector<uint8_
   cw.add("tensors", kTensorSection, blob.bytes.data(), blob.bytes.size());
   const std::vector<uint8_t> qrec = serialize_quantized_weights(g);
   if (!qrec.empty()) cw.add(kQuantSectionName, kQuantSection, qrec.data(), qrec.size());
+  const std::vector<uint8_t> vrec = serialize_uint8_values(g, id);
+  if (!vrec.empty()) cw.add(kUint8ValuesSectionName, kUint8ValuesSection, vrec.data(), vrec.size());
   SPIRALKIT_RETURN_IF_ERROR(cw.status());
   *file = cw.finish();
   return Status::Ok();
@@ -281,6 +283,7 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
     SPIRALKIT_RETURN_IF_ERROR(as_format(b.mark_output(v)));
   }
   if (!r.done()) return Status::FormatError("graph section has trailing bytes");
+  if (const Section* vs = cr.get(kUint8ValuesSectionName)) SPIRALKIT_RETURN_IF_ERROR(apply_uint8_values(*vs, &b));
   SPIRALKIT_RETURN_IF_ERROR(as_format(b.finish(batch, out)));
   *example_batch = batch;
   return Status::Ok();

@@ -144,4 +144,41 @@ Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, std::
   return Status::Ok();
 }
 
+std::vector<uint8_t> serialize_uint8_values(const Graph& g, const std::vector<int>& id) {
+  std::vector<uint8_t> rec;
+  uint64_t count = 0;
+  for (const Value& v : g.values) count += v.uint8_scale > 0.0f;
+  if (!count) return rec;
+  ByteWriter w(&rec);
+  w.count(count);
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    if (!(g.values[v].uint8_scale > 0.0f)) continue;
+    w.i32(id[v]);
+    w.f32(g.values[v].uint8_scale);
+    w.i32(g.values[v].uint8_zero_point);
+  }
+  return rec;
+}
+
+Status apply_uint8_values(const Section& s, GraphBuilder* b) {
+  ByteReader r(s);
+  uint64_t count = 0;
+  const uint64_t n_values = b->graph().values.size();
+  SPIRALKIT_RETURN_IF_ERROR(r.count(&count, std::min<uint64_t>(n_values, r.remaining() / 12)));
+  std::vector<bool> seen(n_values, false);
+  for (uint64_t e = 0; e < count; ++e) {
+    int32_t value = 0, zp = 0;
+    float scale = 0.0f;
+    SPIRALKIT_RETURN_IF_ERROR(r.i32(&value));
+    SPIRALKIT_RETURN_IF_ERROR(r.f32(&scale));
+    SPIRALKIT_RETURN_IF_ERROR(r.i32(&zp));
+    if (value < 0 || static_cast<uint64_t>(value) >= n_values || seen[value])
+      return Status::FormatError("qvalues: value " + std::to_string(value) + " out of range or repeated");
+    seen[value] = true;
+    if (Status st = b->set_uint8_params(value, scale, zp); !st.ok()) return Status::FormatError("qvalues: " + st.message());
+  }
+  if (!r.done()) return Status::FormatError("qvalues section has trailing bytes");
+  return Status::Ok();
+}
+
 }  // namespace spiralkit

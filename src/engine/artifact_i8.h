@@ -31,4 +31,13 @@ struct LoadedQuantWeight {
 // Parses the section; weight indices must be < n_weights and unique. FormatError on anything wrong.
 Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, std::map<int, LoadedQuantWeight>* out);
 
+// An optional section "qvalues": the calibrated uint8 parameters of intermediates
+// (Value::uint8_scale), as (value id in the file's numbering, scale, zero point) records.
+constexpr uint32_t kUint8ValuesSection = 4;
+constexpr const char* kUint8ValuesSectionName = "qvalues";
+// The section's bytes for g, `id` mapping g's values to the file's ids; empty when none has them.
+std::vector<uint8_t> serialize_uint8_values(const Graph& g, const std::vector<int>& id);
+// Applies the section's records to the values b has built (each id once, checked by b).
+Status apply_uint8_values(const Section& s, GraphBuilder* b);
+
 }  // namespace spiralkit

@@ -63,6 +63,7 @@ std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& i
       if (v >= 0) ++uses[v];
   // The parameters every use of v reads it with as uint8: scale 0 until one is seen, -1 refused.
   std::vector<QuantParams> want(g.values.size(), fp32);
+  std::vector<int> residual_uses(g.values.size(), 0);
   auto read_as = [&](int v, const QuantParams& x) {
     if (want[v].scale < 0.0f) return;
     if (want[v].scale == 0.0f) want[v] = x;
@@ -74,7 +75,7 @@ std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& i
       const int v = n.inputs[k];
       if (v < 0) continue;
       if (k == 0 && (int8_conv[i] & kReadsUint8)) read_as(v, g.weights[n.weight].quant->layer.x);
-      else if (k == 2 && (int8_conv[i] & kResidualInKernel)) continue;  // reads any parameters
+      else if (k == 2 && (int8_conv[i] & kResidualInKernel)) ++residual_uses[v];  // reads any parameters
       else if (!uint8_transparent(n)) want[v] = refused;  // a pass-through use is settled below
     }
   }
@@ -93,8 +94,13 @@ std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& i
       want[x] = refused;
     }
   }
-  for (size_t v = 0; v < out.size(); ++v)
-    if (producer[v] >= 0 && want[v].scale > 0.0f) out[v] = want[v];
+  for (size_t v = 0; v < out.size(); ++v) {
+    if (producer[v] < 0) continue;
+    if (want[v].scale > 0.0f) out[v] = want[v];
+    // Read only as residuals (a projection shortcut): its own calibrated parameters, if it has them.
+    else if (want[v].scale == 0.0f && uses[v] > 0 && residual_uses[v] == uses[v] && g.values[v].uint8_scale > 0.0f)
+      out[v] = QuantParams{g.values[v].uint8_scale, g.values[v].uint8_zero_point};
+  }
   return out;
 }
 

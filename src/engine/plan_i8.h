@@ -54,7 +54,8 @@ enum Int8ConvRole : char {
 // quantize nothing and the tensor moves a quarter of the bytes (scale 0: the value stays fp32).
 // A value is uint8 when its producer has kWritesUint8 and every use is input 0 of a kReadsUint8
 // node with the same input parameters, or the residual of a kResidualInKernel node (at least one
-// use of the first kind); graph outputs stay fp32. The requantizing epilogue is the quantization
+// use of the first kind), or every use is such a residual and the value carries calibrated
+// parameters of its own (Value::uint8_scale: a projection shortcut's output); graph outputs stay fp32. The requantizing epilogue is the quantization
 // the consumer would apply to the fp32 output, so input-0 uses are bit-identical; a residual use
 // reads the quantized value where it read the fp32 one, as a quantized Add (QLinearAdd, the QDQ
 // Add of a quantized ResNet) does: one more rounding of the identity path, within the int8 error.

@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include <cmath>
 #include <unordered_set>
 
 #include "graph/shape_inference.h"
@@ -121,6 +122,19 @@ Status GraphBuilder::mark_output(int value) {
   for (int o : g_.outputs)
     if (o == value) return Status::InvalidArgument("output '" + v.name + "': listed twice");
   g_.outputs.push_back(value);
+  return Status::Ok();
+}
+
+Status GraphBuilder::set_uint8_params(int value, float scale, int32_t zero_point) {
+  if (value < 0 || value >= static_cast<int>(g_.values.size()))
+    return Status::InvalidArgument("uint8 parameters: value id out of range");
+  Value& v = g_.values[value];
+  if (v.constant >= 0 || v.is_input)
+    return Status::InvalidArgument("uint8 parameters of '" + v.name + "': only a node's output takes them");
+  if (!std::isfinite(scale) || !(scale > 0.0f) || zero_point < 0 || zero_point > 255)
+    return Status::InvalidArgument("uint8 parameters of '" + v.name + "': scale must be finite and > 0, zero point in [0, 255]");
+  v.uint8_scale = scale;
+  v.uint8_zero_point = zero_point;
   return Status::Ok();
 }
 

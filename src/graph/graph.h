@@ -39,6 +39,11 @@ struct Value {
   bool is_input = false;
   bool batched = true;  // graph inputs: dims[0] is the batch (else fixed)
   Shape dims;  // graph inputs: every dim but dims[0] (the batch) is fixed; constants: their dims
+  // Calibrated uint8 parameters of an intermediate (scale 0: none). An int8 plan uses them for a
+  // value it would otherwise keep fp32 only because no int8 layer reads it as input 0: a
+  // projection shortcut read as a residual (engine/plan_i8.h, uint8_values).
+  float uint8_scale = 0.0f;
+  int32_t uint8_zero_point = 0;
 };
 
 struct QuantizedWeight;  // graph/quantized_weight.h
@@ -89,6 +94,9 @@ class GraphBuilder {
                   std::vector<int64_t> ints, std::vector<float> floats, int weight, std::vector<int>* outputs,
                   const std::vector<std::string>& output_names = {});
   Status mark_output(int value);
+  // Records value's calibrated uint8 parameters (Value::uint8_scale): a node's output, scale
+  // finite and > 0, zero point in [0, 255].
+  Status set_uint8_params(int value, float scale, int32_t zero_point);
   // Checks the whole graph at `batch` (shape inference) and hands it over.
   Status finish(int64_t batch, Graph* out);
   Graph& graph() { return g_; }

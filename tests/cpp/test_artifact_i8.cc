@@ -1,8 +1,10 @@
 // The artifact's int8 layers ("qweights" section): a graph with int8 Linear/Conv2d weights saves,
 // loads back to the same bytes and the same outputs, stores its weights ~3x smaller than fp32
-// sparse, and mutated copies only ever load or fail with FormatError (never crash).
+// sparse, and mutated copies only ever load or fail with FormatError (never crash). The "qvalues" section
+// (calibrated uint8 parameters of intermediates) round-trips and is fuzzed with them.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -44,6 +46,8 @@ Graph tiny_mlp(bool quantized) {
   std::vector<int> h, y;
   REQUIRE(b.add_node(OpKind::kLinear, "fc1", {x, -1}, 1, {1, 0}, {}, wid1, &h).ok());
   REQUIRE(b.add_node(OpKind::kLinear, "fc2", {h[0], -1}, 1, {0, 0}, {}, wid2, &y).ok());
+  // Calibrated uint8 parameters on an intermediate ("qvalues" section; unused by this plan).
+  if (quantized) REQUIRE(b.set_uint8_params(h[0], 0.05f, 3).ok());
   REQUIRE(b.mark_output(y[0]).ok());
   Graph g;
   REQUIRE(b.finish(1, &g).ok());
@@ -85,6 +89,14 @@ TEST_CASE("artifact: int8 layers round-trip (bytes, outputs) and store int8") {
   CHECK(!loaded.weights[1].quant);
   REQUIRE(serialize_graph(loaded, batch, &again).ok());
   CHECK(again == bytes);
+  int with_params = 0;
+  for (const Value& v : loaded.values)
+    if (v.uint8_scale > 0.0f) {
+      ++with_params;
+      CHECK(v.uint8_scale == 0.05f);
+      CHECK(v.uint8_zero_point == 3);
+    }
+  CHECK(with_params == 1);
   const std::vector<float> x = spiralkit_test::random_vector(3 * 64, 9);
   std::vector<float> y0, y1, yf;
   REQUIRE(run(g, 3, x, &y0).ok());
@@ -111,4 +123,20 @@ TEST_CASE("artifact: fuzzed int8 artifacts load or fail with FormatError, never 
   });
   MESSAGE("fuzz: " << accepted << " of 3000 mutated int8 artifacts loaded");
   CHECK(wrong_code == 0);
+}
+
+TEST_CASE("graph: uint8 parameters are refused on inputs, constants and out-of-range values") {
+  GraphBuilder b;
+  int x = 0;
+  REQUIRE(b.add_input("x", DType::kFloat32, {1, 4}, &x).ok());
+  std::vector<int> y;
+  REQUIRE(b.add_node(OpKind::kReshape, "reshape", {x}, 1, {1, 4}, {}, -1, &y).ok());
+  CHECK(b.set_uint8_params(x, 0.1f, 0).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(y[0] + 1, 0.1f, 0).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(-1, 0.1f, 0).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(y[0], 0.0f, 0).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(y[0], std::nanf(""), 0).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(y[0], 0.1f, 256).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(y[0], 0.1f, -1).code() == StatusCode::kInvalidArgument);
+  CHECK(b.set_uint8_params(y[0], 0.1f, 255).ok());
 }

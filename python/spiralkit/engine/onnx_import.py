@@ -132,6 +132,8 @@ class Importer:
                 v = self.node("Reshape", copy, [v.id], [0] * len(self.shape(v)), dtype=v.dtype, names=[name + "/copy"])[0]
             marked.add(v.id)
             self.b.mark_output(v.id)
+        if hasattr(self.quantize_layer, "finish"):
+            self.quantize_layer.finish(self)
         return self.b
 
     def lower(self, n: ONode, ins: list):

@@ -90,6 +90,7 @@ class Int8Layers:
         self.weight_scales = dict(weight_scales or {})
         self.record = record
         self.seen: list = []      # activation names of the weighted layers, in import order
+        self.residuals: list = []  # Conv outputs read by an Add (record mode: calibrated too)
         self.quantized: list = []  # node names packed as int8
 
     def __call__(self, importer, node, w: np.ndarray):
@@ -119,6 +120,23 @@ class Int8Layers:
         return importer.b.add_quantized_weight(packed, float(spec[0]), int(spec[1]), list(w.shape))
 
 
+    def finish(self, importer) -> None:
+        """Called once the graph is imported: gives each Conv output that an Add reads (a
+        projection shortcut, the residual a bottleneck adds) its calibrated uint8 parameters, so
+        an int8 plan may pass it as uint8 where only residual adds read it (engine/plan_i8.h)."""
+        from spiralkit.engine.onnx_import import Dyn
+
+        producers = {o: n.op for n in importer.g.nodes for o in n.outputs if o}
+        names = [i for n in importer.g.nodes if n.op == "Add" for i in n.inputs if producers.get(i) == "Conv"]
+        names = [n for n in dict.fromkeys(names) if isinstance(importer.env.get(n), Dyn)]
+        if self.record:
+            self.residuals = names
+            return
+        for n in names:
+            spec = self.activations.get(n)
+            if spec is not None:
+                importer.b.set_uint8_params(importer.env[n].id, float(spec[0]), int(spec[1]))
+
     def _output_scales(self, node, n_out: int):
         """The QDQ weight scales of `node`, when they are per tensor or per output channel."""
         entry = self.weight_scales.get(node.inputs[1]) if len(node.inputs) > 1 else None
@@ -147,8 +165,9 @@ def _int8_kind(pattern: str) -> tuple:
 
 def calibrate(model, shapes: dict, batch: int, batched, pattern, batches, method: str, percentile: float,
               example_dict, noise: dict | None = None) -> dict:
-    """Runs the fp32 model (spiralkit's own engine, with the inputs of every weighted layer made
-    outputs) over `batches`; returns ONNX tensor name -> (scale, zero_point). With `noise`, fills
+    """Runs the fp32 model (spiralkit's own engine, with the inputs of every weighted layer and
+    the Conv outputs Adds read made outputs) over `batches`; returns ONNX tensor name -> (scale,
+    zero_point). With `noise`, fills
     it with each tensor's RangeCollector.noise_ratio (engine/int8_fallback.py ranks by it)."""
     from spiralkit.engine.engine import Engine
     from spiralkit.engine.onnx_import import import_onnx
@@ -158,7 +177,7 @@ def calibrate(model, shapes: dict, batch: int, batched, pattern, batches, method
         raise ValueError("calibration: expected at least one batch of example inputs")
     hook = Int8Layers(record=True)
     builder, importer = import_onnx(model, shapes, batch, pattern, batched, quantize_layer=hook)
-    names = list(dict.fromkeys(hook.seen))
+    names = list(dict.fromkeys(hook.seen + hook.residuals))
     graph_inputs = {i.name for i in importer.g.inputs}
     outputs = set(importer.g.outputs)
     marked = [n for n in names if n not in graph_inputs and n not in outputs]

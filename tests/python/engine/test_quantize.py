@@ -144,8 +144,9 @@ def test_int8_convolutions_hand_uint8_to_int8_convolutions_within_a_rounding_ste
     chained = spiralkit.compile(path, calib[0], quantize="int8", calibration=calib)
     kernels = {l["name"]: l["kernel"] for l in chained.layers() if l["op"] == "Conv2d"}
     writes = sorted(name for name, k in kernels.items() if k.endswith("writes uint8"))
-    # c1 feeds c2 and side, c2 feeds c3; side carries the residual add and c3 feeds the mean: fp32.
-    assert len(writes) == 2, kernels
+    # c1 feeds c2 and side, c2 feeds c3; side carries the residual add, which reads c3's output
+    # (uint8 with that value's own calibrated parameters); side feeds the mean: fp32.
+    assert writes == ["/c1/Conv", "/c2/Conv", "/c3/Conv"], kernels
     # The same model with the chained values also graph outputs: they stay fp32 and every consumer
     # quantizes them itself. The requantizing epilogue is that quantization folded into one FMA
     # (qs8.h): a value within float rounding of a rounding tie may land one uint8 step apart, so the
@@ -155,7 +156,8 @@ def test_int8_convolutions_hand_uint8_to_int8_convolutions_within_a_rounding_ste
     for name in relus:
         m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
     unchained = spiralkit.compile(m, calib[0], quantize="int8", calibration=calib)
-    assert not any(l["kernel"].endswith("writes uint8") for l in unchained.layers())
+    # (c3's output, read only by side's residual add, is uint8 in both.)
+    assert [l["name"] for l in unchained.layers() if l["kernel"].endswith("writes uint8")] == ["/c3/Conv"]
     for x in _batches(shape, 3, seed=21):
         a, b = chained.run(x)[0], unchained.run(x)[0]
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-3 * np.abs(b).max())
@@ -269,3 +271,53 @@ def test_depthwise_labels_name_the_rows_that_run(tmp_path):
         assert "fallback" not in dw[1], dw
     for x in _batches((1, 3, 16, 16), 2, seed=5):
         assert rel_err(engine.run(x)[0], _ort(fp32, x)) < INT8_VS_FP32
+
+
+class ProjectionBottlenecks(torch.nn.Module):
+    """ResNet's first block of a stage: a strided 1x1 projection shortcut beside the 1x1-3x3-1x1
+    path, then an identity block."""
+
+    def __init__(self, c=16, out=32, mid=8):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, c, 3, padding=1)
+        self.down = torch.nn.Conv2d(c, out, 1, stride=2)
+        self.main = torch.nn.Sequential(torch.nn.Conv2d(c, mid, 1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(mid, mid, 3, stride=2, padding=1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(mid, out, 1))
+        self.identity = torch.nn.Sequential(torch.nn.Conv2d(out, mid, 1), torch.nn.ReLU(),
+                                            torch.nn.Conv2d(mid, out, 1))
+        self.fc = torch.nn.Linear(out, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = torch.relu(self.main(x) + self.down(x))
+        x = torch.relu(self.identity(x) + x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def test_projection_shortcut_moves_as_uint8_and_survives_save(tmp_path):
+    torch.manual_seed(8)
+    shape = (1, 3, 18, 22)
+    fp32 = _export(ProjectionBottlenecks(), shape, tmp_path / "m.onnx")
+    calib = _batches(shape, 6)
+    engine = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib)
+
+    def labels(e):
+        return {l["name"]: l["kernel"] for l in e.layers() if l["op"] == "Conv2d"}
+
+    k = labels(engine)
+    # The add fuses into whichever of the two convolutions runs second; the other one's output is
+    # read only as that residual, so it is written as uint8 with its own calibrated parameters.
+    pair = [k["/down/Conv"], k["/main/main.4/Conv"]]
+    assert all(v.endswith("writes uint8") for v in pair), k
+    assert sum("uint8 residual" in v for v in pair) == 1, k
+    path = tmp_path / "m.spk"
+    engine.save(path)
+    loaded = spiralkit.load(path)
+    assert labels(loaded) == k
+    qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
+    for x in _batches(shape, 3, seed=29):
+        got = engine.run(x)[0]
+        np.testing.assert_array_equal(loaded.run(x)[0], got)
+        assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
+        assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
