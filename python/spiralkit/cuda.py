@@ -24,6 +24,7 @@ import numpy as np
 
 from spiralkit.errors import UnsupportedError
 from spiralkit.ops.activation import ACTIVATIONS, activation_code
+from spiralkit.patterns import packing_pattern
 from spiralkit.sparse import SparseWeight
 
 __all__ = ["CudaSparseWeight", "is_available", "device_properties", "kernel_table", "linear", "conv2d", "to_device"]
@@ -179,7 +180,7 @@ class CudaSparseWeight:
         if self._depthwise is None:
             rows, cols = self.matrix_shape
             dense = np.ascontiguousarray(np.asarray(self._source.native.to_dense(), dtype=np.float32).reshape(rows, cols))
-            pat = self._source._pattern
+            pat = packing_pattern(self._source._pattern, self._shape)
             self._depthwise = _lib().pack(
                 dense, _KIND_CODES[pat.kind], pat.rows, pat.cols, pat.n, pat.m, _DTYPE_CODES[self.dtype], True, self.device
             )
@@ -234,11 +235,11 @@ def to_device(sparse_weight: SparseWeight, device=0, dtype="float32") -> CudaSpa
         raise UnsupportedError(f"device: cuda:{index} is not available (no CUDA device found: {lib.device_error()})")
     if index >= count:
         raise ValueError(f"device: expected a CUDA device index in [0, {count}), got {index}")
-    pat = sparse_weight._pattern
+    pat = packing_pattern(sparse_weight._pattern, sparse_weight.shape)
     rows, cols = sparse_weight.matrix_shape
     dense = np.ascontiguousarray(np.asarray(sparse_weight.native.to_dense(), dtype=np.float32).reshape(rows, cols))
     native = lib.pack(dense, _KIND_CODES[pat.kind], pat.rows, pat.cols, pat.n, pat.m, _DTYPE_CODES[dtype], False, index)
-    return CudaSparseWeight(native, sparse_weight.shape, pat.name, sparse_weight)
+    return CudaSparseWeight(native, sparse_weight.shape, sparse_weight._pattern.name, sparse_weight)
 
 
 @functools.lru_cache(maxsize=None)

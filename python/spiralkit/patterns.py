@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["Pattern", "parse_pattern", "pattern_mask", "prune_to_pattern", "as_matrix"]
 
-_BLOCK_RE = re.compile(r"^(\d+)x(\d+)$")
+_BLOCK_RE = re.compile(r"^(\d+)x(\d+)(-cin)?$")
 _NM_RE = re.compile(r"^(\d+):(\d+)$")
 
 
@@ -27,11 +27,16 @@ class Pattern:
     cols: int = 1  # block width (K columns)
     n: int = 0  # N of N:M
     m: int = 0  # M of N:M
+    # Blocks of a k x k convolution's weight: False, C consecutive K columns in PyTorch's order
+    # (which for a k x k layer run along the kernel taps); True ("RxC-cin"), C consecutive input
+    # channels at one tap (kh, kw), the VNNI/SDOT lane group of a channels-innermost layout. Linear
+    # and 1x1 weights read both the same way.
+    along_cin: bool = False
 
     @property
     def name(self) -> str:
         if self.kind == "block":
-            return f"{self.rows}x{self.cols}"
+            return f"{self.rows}x{self.cols}" + ("-cin" if self.along_cin else "")
         if self.kind == "nm":
             return f"{self.n}:{self.m}"
         return self.kind
@@ -54,7 +59,7 @@ def parse_pattern(pattern: "str | Pattern") -> Pattern:
         r, c = int(block.group(1)), int(block.group(2))
         if r < 1 or c < 1 or r > 4096 or c > 4096:
             raise ValueError(f"pattern: block sides must be in 1..4096, got '{pattern}'")
-        return Pattern(kind="block", rows=r, cols=c)
+        return Pattern(kind="block", rows=r, cols=c, along_cin=bool(block.group(3)))
     nm = _NM_RE.match(text)
     if nm:
         n, m = int(nm.group(1)), int(nm.group(2))
@@ -63,7 +68,7 @@ def parse_pattern(pattern: "str | Pattern") -> Pattern:
         return Pattern(kind="nm", n=n, m=m)
     raise ValueError(
         f"pattern: unknown pattern '{pattern}'; expected 'dense', 'unstructured', 'channel', "
-        "a block 'RxC' (e.g. '4x1') or 'N:M' (e.g. '2:4')"
+        "a block 'RxC' (e.g. '4x1'; 'RxC-cin' for blocks along a convolution's input channels) or 'N:M' (e.g. '2:4')"
     )
 
 
@@ -74,6 +79,34 @@ def as_matrix(weight: np.ndarray) -> np.ndarray:
             f"weight: expected a 2-D (N, K) or 4-D (C_out, C_in/groups, kh, kw) array, got {weight.ndim}-D"
         )
     return weight.reshape(weight.shape[0], -1)
+
+
+def taps_first(a: np.ndarray) -> np.ndarray:
+    """A 4-D conv array (C_out, C_in, kh, kw) as its N x (kh * kw * C_in) matrix: K ordered tap by
+    tap, the input channels innermost (where ``RxC-cin`` blocks are consecutive)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).reshape(a.shape[0], -1)
+
+
+def from_taps_first(mat: np.ndarray, shape: tuple) -> np.ndarray:
+    """Inverse of :func:`taps_first` for an array of ``shape``."""
+    n, c, kh, kw = shape
+    return np.ascontiguousarray(mat.reshape(n, kh, kw, c).transpose(0, 3, 1, 2))
+
+
+def along_taps(pattern: Pattern, shape: tuple) -> bool:
+    """Whether ``pattern`` groups a weight of ``shape`` along input channels at each tap (a k x k
+    convolution with ``RxC-cin`` blocks): then its mask is built on :func:`taps_first`'s view."""
+    return pattern.kind == "block" and pattern.along_cin and len(shape) == 4 and shape[2] * shape[3] > 1
+
+
+def packing_pattern(pattern: "str | Pattern", shape: tuple) -> Pattern:
+    """The pattern the fp32 packer stores a weight of ``shape`` with: ``RxC-cin`` blocks of a k x k
+    convolution are not blocks of its PyTorch-ordered matrix, so they pack as unstructured (the
+    int8 engine finds them itself and reads them tap by tap); otherwise ``pattern``."""
+    pat = parse_pattern(pattern)
+    if along_taps(pat, shape):
+        return Pattern(kind="unstructured")
+    return Pattern(kind=pat.kind, rows=pat.rows, cols=pat.cols, n=pat.n, m=pat.m) if pat.along_cin else pat
 
 
 def _keep_top(scores: np.ndarray, sizes: np.ndarray, prune_elems: int) -> np.ndarray:
@@ -107,6 +140,9 @@ def pattern_mask(scores: np.ndarray, pattern: "str | Pattern", sparsity: float) 
     if not 0.0 <= float(sparsity) < 1.0:
         raise ValueError(f"sparsity: expected a fraction in [0, 1), got {sparsity}")
     shape = scores.shape
+    if along_taps(pat, shape):  # blocks of input channels at one tap: build the mask tap-major
+        flat = pattern_mask(taps_first(scores), Pattern(kind="block", rows=pat.rows, cols=pat.cols), sparsity)
+        return from_taps_first(flat, shape)
     mat = as_matrix(scores)
     n_rows, k = mat.shape
     total = mat.size

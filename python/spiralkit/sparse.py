@@ -6,7 +6,7 @@ import numpy as np
 
 from spiralkit._arrays import from_user_array, to_user_array
 from spiralkit._native import lib
-from spiralkit.patterns import Pattern, parse_pattern
+from spiralkit.patterns import Pattern, along_taps, packing_pattern, parse_pattern, taps_first
 
 # Pattern kinds as the native core numbers them (src/core/pattern.h).
 _KIND_CODES = {"dense": 0, "unstructured": 1, "block": 2, "nm": 3}
@@ -121,6 +121,24 @@ def pack(weight, pattern: "str | Pattern", dtype: str = "float32") -> SparseWeig
             "pattern: 'channel' pruning rebuilds the model smaller and dense; pack the rebuilt "
             "weight with pattern 'dense'"
         )
+    if along_taps(pat, arr.shape):  # RxC-cin blocks of a k x k layer: checked here, packed unstructured
+        if not _blocks_closed(taps_first(arr) != 0, pat):
+            raise ValueError(f"weight: its zeros do not follow pattern '{pat.name}' (a {pat.rows}x{pat.cols} block of "
+                             "input channels at one tap is partly zero); use spiralkit.prune_to_pattern")
+    native = packing_pattern(pat, arr.shape)
     matrix = arr.reshape(arr.shape[0], -1)
-    packed = lib().pack(matrix, _KIND_CODES[pat.kind], pat.rows, pat.cols, pat.n, pat.m, dtype)
+    packed = lib().pack(matrix, _KIND_CODES[native.kind], native.rows, native.cols, native.n, native.m, dtype)
     return SparseWeight(packed, pat, arr.shape, kind)
+
+
+def _blocks_closed(mask: np.ndarray, pat) -> bool:
+    """Whether every rows x cols block of the 2-D boolean mask is all True or all False."""
+    n, k = mask.shape
+    r, c = pat.rows, pat.cols
+    padded = np.zeros((-(-n // r) * r, -(-k // c) * c), dtype=np.int64)
+    padded[:n, :k] = mask
+    counts = np.zeros_like(padded)
+    counts[:n, :k] = 1
+    kept = padded.reshape(padded.shape[0] // r, r, -1, c).sum(axis=(1, 3))
+    size = counts.reshape(counts.shape[0] // r, r, -1, c).sum(axis=(1, 3))
+    return bool(((kept == 0) | (kept == size)).all())

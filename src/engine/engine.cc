@@ -273,7 +273,11 @@ Status Engine::build_instance(int64_t batch, int threads, std::shared_ptr<const 
       if (precision == ConvPrecision::kFakeQuantFp32) floats += s.batch * s.in_channels * s.in_h * s.in_w;
       np.workspace_bytes = floats * 4;
       np.kernel = conv_kernel_name(w, s, choice_of(n));
-      if (precision == ConvPrecision::kInt8) np.kernel = qconv_kernel_name(*g_.weights[n.weight].quant, s, choice_of(n));
+      if (precision == ConvPrecision::kInt8) {
+        Epilogue ep;
+        ep.act = static_cast<Activation>(n.ints[11]);
+        np.kernel = qconv_kernel_name(*g_.weights[n.weight].quant, s, choice_of(n), !has_residual(n) && !ep.post());
+      }
       if (precision == ConvPrecision::kFakeQuantFp32) np.kernel += " (fp32: faster than the int8 row)";
       if (precision == ConvPrecision::kFp32 && g_.weights[n.weight].quant) np.kernel += " (fp32 by choice)";
     } else if (n.op == OpKind::kLinear) {

@@ -3,6 +3,7 @@
 #include "config/kernel_registry_i8.h"
 #include "ops/planner.h"
 #include "ops/qconv2d.h"
+#include "ops/qconv2d_taps.h"
 
 namespace spiralkit {
 
@@ -40,7 +41,7 @@ bool int8_block_runs_fp32(const FusedBlock& b) {
   return sparse && expanded_bytes >= (int64_t(512) << 10);
 }
 
-std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice) {
+std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice, bool kernel_epilogue) {
   if (depthwise(s)) {
     const QDwConvRow* row = select_qs8_dwconv();
     if (row->isa == Isa::kAvx512Vnni &&
@@ -48,8 +49,15 @@ std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, Plan
       return std::string("int8 ") + row->name + " (its AVX-512 fallback: not a 3x3 stride 1/2 window)";
     return std::string("int8 ") + row->name;
   }
-  const bool dense = qplan_dense(*q.w, s.out_h * s.out_w, choice);
-  return std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(q.w->panels.r)->name);
+  // As qconv2d_forward decides (ops/qconv2d.cc): a weight blocked along C_in runs its tap-major panels.
+  const PackedWeightI8& w = *q.w;
+  const bool sparse_taps = kernel_epilogue && qconv2d_sparse_taps(w, s);
+  const bool dense = qplan_dense(w, s.out_h * s.out_w, choice,
+                                 sparse_taps ? w.tap_major_sparse_panels(int64_t(s.kernel_h) * s.kernel_w).blocks() : -1);
+  const std::string name = std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(w.panels.r)->name);
+  return !dense && sparse_taps && qconv2d_direct_geometry(s) && s.kernel_h * s.kernel_w > 1
+             ? name + ", blocks along C_in: taps read in place"
+             : name;
 }
 
 std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv) {

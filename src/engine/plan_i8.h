@@ -16,7 +16,8 @@
 namespace spiralkit {
 
 std::string qlinear_kernel_name(const QuantizedWeight& q, int64_t m, PlanChoice choice);
-std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice);
+// kernel_epilogue: the layer's residual and activation ride in the kernels' store (no post pass).
+std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, PlanChoice choice, bool kernel_epilogue);
 
 // Whether a quantized convolution runs its int8 kernels at this shape: every one but a depthwise
 // layer on a plane narrower than 14 columns, which runs the fp32 channel-blocked kernels (on the

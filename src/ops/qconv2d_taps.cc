@@ -122,23 +122,34 @@ CacheAlignedVector<uint8_t>& scratch(int i) {
 
 }  // namespace
 
-bool qconv2d_taps_applies(const QConvPlan& plan, bool dense, const QConvIo& io, const Epilogue& ep) {
-  const ConvShape& s = plan.shape;
+bool qconv2d_direct_geometry(const ConvShape& s) {
   // A 1x1 stride-1 unpadded layer reads the channel planes as they are (the K x M path's 4-row
   // interleave is the same one pass over the input as these planes).
   const bool plain_1x1 = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
                          s.pad_w == 0;
-  return dense && !plan.depthwise && s.groups == 1 && !plain_1x1 && s.in_channels % 4 == 0 && !ep.post() &&
-         !io.residual_u8 && s.out_h > 0 && s.out_w > 0;
+  return s.groups == 1 && !plain_1x1 && s.in_channels % 4 == 0 && s.out_h > 0 && s.out_w > 0;
 }
 
-Status qconv2d_taps_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, const QOutput& out) {
+bool qconv2d_sparse_taps(const PackedWeightI8& w, const ConvShape& s) {
+  const int64_t taps = int64_t(s.kernel_h) * s.kernel_w;
+  if (w.panels.r != 1 || w.pattern.kind == PatternKind::kDense || !qconv2d_direct_geometry(s) ||
+      w.cols != s.in_channels * taps)
+    return false;
+  return w.tap_major_sparse_panels(taps).blocks() * 4 <= w.panels.blocks() * 5;
+}
+
+bool qconv2d_taps_applies(const PackedWeightI8& w, const ConvShape& s, bool dense, bool kernel_epilogue) {
+  if (!kernel_epilogue || !qconv2d_direct_geometry(s)) return false;
+  return dense || qconv2d_sparse_taps(w, s);
+}
+
+Status qconv2d_taps_forward(const QConvPlan& plan, bool dense, int64_t batch, const QConvIo& io, const QOutput& out) {
   const ConvShape& s = plan.shape;
   const PackedWeightI8& w = *plan.layer->w;
   const QuantParams& xq_params = plan.layer->x;
   const int64_t taps = int64_t(s.kernel_h) * s.kernel_w, groups4 = s.in_channels / 4;
-  const QPanelView v = w.tap_major_panels(taps).view();
-  const QSpmmFn gemm = select_qs8_gemm()->fn;
+  const QPanelView v = (dense ? w.tap_major_panels(taps) : w.tap_major_sparse_panels(taps)).view();
+  const QSpmmFn gemm = dense ? select_qs8_gemm()->fn : select_qs8_spmm(1)->fn;
   const int64_t in_pixels = s.in_h * s.in_w, pixels = s.out_h * s.out_w;
   const TapGeometry geo = tap_geometry(s);
   const int64_t wq = geo.wq, plane_stride = geo.plane_stride, nplanes = groups4 * geo.phases;

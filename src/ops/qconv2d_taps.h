@@ -8,14 +8,24 @@
 
 namespace spiralkit {
 
-// Dense weight (the planner's dense choice), one group, not a 1x1 stride-1 unpadded layer,
-// C_in % 4 == 0, and an epilogue the kernels' store does alone (bias, ReLU/ReLU6: no residual,
-// no post-kernel activation).
-bool qconv2d_taps_applies(const QConvPlan& plan, bool dense, const QConvIo& io, const Epilogue& ep);
+// The direct path's geometry: one group, not a 1x1 stride-1 unpadded layer, C_in % 4 == 0.
+bool qconv2d_direct_geometry(const ConvShape& s);
 
-// The convolution through the tap-major weight (PackedWeightI8::tap_major_panels) over
-// channel-interleaved padded planes; `out` is the kernels' epilogue (scale, bias, activation,
-// requantization) as qconv2d_forward built it. Bit-identical to the K x M path.
-Status qconv2d_taps_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, const QOutput& out);
+// Whether a sparse weight (1-row `1x4` panels) of a direct-geometry layer runs the direct path
+// through PackedWeightI8::tap_major_sparse_panels: its tap-major groups (4 channels of one tap)
+// number at most 5/4 of its K-order groups (4 consecutive K values, which for a k x k layer span
+// taps), as when it was pruned in blocks along C_in.
+bool qconv2d_sparse_taps(const PackedWeightI8& w, const ConvShape& s);
+
+// Whether the direct path runs the layer: a dense weight (the planner's dense choice) or one
+// qconv2d_sparse_taps takes, a direct geometry, and an epilogue the kernels' store does alone
+// (bias, ReLU/ReLU6: no residual, no post-kernel activation: `kernel_epilogue`).
+bool qconv2d_taps_applies(const PackedWeightI8& w, const ConvShape& s, bool dense, bool kernel_epilogue);
+
+// The convolution through the tap-major weight (PackedWeightI8::tap_major_panels, or its sparse
+// panels when not `dense`) over channel-interleaved padded planes; `out` is the kernels' epilogue
+// (scale, bias, activation, requantization) as qconv2d_forward built it. Bit-identical to the
+// K x M path.
+Status qconv2d_taps_forward(const QConvPlan& plan, bool dense, int64_t batch, const QConvIo& io, const QOutput& out);
 
 }  // namespace spiralkit

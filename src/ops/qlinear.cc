@@ -142,11 +142,11 @@ Status qlinear_plan(const PackedWeightI8& w, const QuantParams& x, QLinearPlan* 
   return Status::Ok();
 }
 
-bool qplan_dense(const PackedWeightI8& w, int64_t m, PlanChoice choice) {
+bool qplan_dense(const PackedWeightI8& w, int64_t m, PlanChoice choice, int64_t blocks) {
   if (w.pattern.kind == PatternKind::kDense || choice == PlanChoice::kDense) return true;
   if (choice == PlanChoice::kSparse) return false;
   const double full = double(w.rows) * double(w.panels.groups);
-  const double kept = double(w.panels.blocks()) * w.panels.r;
+  const double kept = double(blocks >= 0 ? blocks : w.panels.blocks()) * w.panels.r;
   // Measured (AVX-512 VNNI, benchmarks/int8_kernels.py, 1 thread, CPU time): in a GEMV a gathered
   // 1x4 block costs ~15 dense row-groups (dense wins above ~6.5 % density); in the K x M kernels a
   // 1-row block costs ~3.3 dense row-groups of the 4-row tile (1x4 at 10 % density: ~3x dense).

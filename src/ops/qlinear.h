@@ -62,7 +62,9 @@ void qxt_panels_into_rows(const QPanelView& v, QSpmmFn spmm, const QOutput& out,
                           int64_t ms, int32_t x_zero_point, int64_t p0, int64_t p1, const Epilogue& ep, float* y,
                           float* ys);
 
-// True when the dense 4-row panels are cheaper than the weight's sparse panels for m rows.
-bool qplan_dense(const PackedWeightI8& w, int64_t m, PlanChoice choice = PlanChoice::kAuto);
+// True when the dense 4-row panels are cheaper than the weight's sparse panels for m rows;
+// `blocks`: the sparse panels' block count when another packing of the weight would run
+// (a convolution's tap-major panels), -1 for w.panels.
+bool qplan_dense(const PackedWeightI8& w, int64_t m, PlanChoice choice = PlanChoice::kAuto, int64_t blocks = -1);
 
 }  // namespace spiralkit

@@ -12,17 +12,25 @@ const QPanelPack& PackedWeightI8::dense_panels() const {
   return dense_panels_;
 }
 
+std::vector<int8_t> PackedWeightI8::tap_major_values(int64_t taps) const {
+  const std::vector<int8_t>& d = dense_values();
+  const int64_t channels = cols / taps;
+  std::vector<int8_t> reordered(d.size());
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t t = 0; t < taps; ++t) reordered[n * cols + t * channels + c] = d[n * cols + c * taps + t];
+  return reordered;
+}
+
 const QPanelPack& PackedWeightI8::tap_major_panels(int64_t taps) const {
-  std::call_once(tap_major_once_, [&] {
-    const std::vector<int8_t>& d = dense_values();
-    const int64_t channels = cols / taps;
-    std::vector<int8_t> reordered(d.size());
-    for (int64_t n = 0; n < rows; ++n)
-      for (int64_t c = 0; c < channels; ++c)
-        for (int64_t t = 0; t < taps; ++t) reordered[n * cols + t * channels + c] = d[n * cols + c * taps + t];
-    build_qpanels(reordered.data(), rows, cols, 4, true, &tap_major_panels_);
-  });
+  std::call_once(tap_major_once_, [&] { build_qpanels(tap_major_values(taps).data(), rows, cols, 4, true, &tap_major_panels_); });
   return tap_major_panels_;
+}
+
+const QPanelPack& PackedWeightI8::tap_major_sparse_panels(int64_t taps) const {
+  std::call_once(tap_major_sparse_once_,
+                 [&] { build_qpanels(tap_major_values(taps).data(), rows, cols, 1, false, &tap_major_sparse_panels_); });
+  return tap_major_sparse_panels_;
 }
 
 const std::vector<int8_t>& PackedWeightI8::dense_values() const {

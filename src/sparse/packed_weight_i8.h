@@ -32,6 +32,9 @@ struct PackedWeightI8 {
   // group is 4 channels of one tap, one word of the channel-interleaved planes the direct int8
   // convolution reads (ops/qconv2d_taps.cc). Built on first use and kept; row_sum is unchanged.
   const QPanelPack& tap_major_panels(int64_t taps) const;
+  // The same K order as 1-row panels of the non-zero groups only: a sparse convolution whose
+  // blocks are 4 input channels of one tap (pruned along C_in) runs the direct path through them.
+  const QPanelPack& tap_major_sparse_panels(int64_t taps) const;
   // Dense row-major int8 values, built on first use and kept (depthwise conv reads it).
   const std::vector<int8_t>& dense_values() const;
   // Writes the dense rows x cols int8 matrix.
@@ -40,9 +43,10 @@ struct PackedWeightI8 {
   int64_t nbytes() const;
 
  private:
-  mutable std::once_flag dense_once_, dense_panels_once_, tap_major_once_;
+  std::vector<int8_t> tap_major_values(int64_t taps) const;
+  mutable std::once_flag dense_once_, dense_panels_once_, tap_major_once_, tap_major_sparse_once_;
   mutable std::vector<int8_t> dense_;
-  mutable QPanelPack dense_panels_, tap_major_panels_;
+  mutable QPanelPack dense_panels_, tap_major_panels_, tap_major_sparse_panels_;
 };
 
 // Quantizes a dense fp32 rows x cols weight per output row (scale = max|w| / 127, q =

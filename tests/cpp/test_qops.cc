@@ -14,6 +14,7 @@
 
 #include "ops/qactivations.h"
 #include "ops/qconv2d.h"
+#include "ops/qconv2d_taps.h"
 #include "ops/qlinear.h"
 #include "runtime/threads.h"
 #include "test_helpers.h"
@@ -157,7 +158,7 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
   uint32_t seed = 50;
   for (const Geo& g : geos)
     for (int threads = 1; threads <= 2; ++threads)
-      for (int pk = 0; pk < 2; ++pk) {
+      for (int pk = 0; pk < 3; ++pk) {  // dense, 1x4 blocks along K, 1x4 blocks along C_in (one tap)
         spiralkit_test::ThreadCount tc(threads);
         spiralkit::ConvShape s;
         s.batch = 2;
@@ -173,6 +174,13 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         const int64_t kred = (g.cin / g.groups) * g.k * g.k;
         const Pattern p = pk ? Pattern{PatternKind::kBlock, 1, 4, 0, 0} : Pattern{};
         std::vector<float> wf = spiralkit_test::pruned_matrix(g.cout, kred, p, pk ? 0.5 : 0.0, seed++);
+        const int64_t taps = int64_t(g.k) * g.k, cin_g0 = g.cin / g.groups;
+        if (pk == 2) {  // the blocks were drawn in tap-major order (column t * C_in + c): reorder to K order
+          const std::vector<float> tm = wf;
+          for (int64_t n = 0; n < g.cout; ++n)
+            for (int64_t c = 0; c < cin_g0; ++c)
+              for (int64_t t = 0; t < taps; ++t) wf[n * kred + c * taps + t] = tm[n * kred + t * cin_g0 + c];
+        }
         std::unique_ptr<spiralkit::PackedWeightI8> w;
         REQUIRE(spiralkit::quantize_weight_i8(wf.data(), g.cout, kred, p, &w).ok());
         spiralkit::QLinearPlan layer;
@@ -180,6 +188,10 @@ TEST_CASE("qconv2d equals the integer reference bit for bit") {
         spiralkit::QConvPlan plan;
         REQUIRE(spiralkit::qconv2d_plan(layer, s, &plan).ok());
         const spiralkit::ConvShape& o = plan.shape;
+        // Blocks along C_in take the direct path wherever its geometry allows (ops/qconv2d_taps.h);
+        // blocks along K of a k x k layer span taps and keep the K x M path.
+        if (pk == 2) REQUIRE(spiralkit::qconv2d_sparse_taps(*w, o) == spiralkit::qconv2d_direct_geometry(o));
+        if (pk == 1 && g.k > 1 && g.cin >= 8) REQUIRE(!spiralkit::qconv2d_sparse_taps(*w, o));
         std::vector<float> x = spiralkit_test::random_vector(s.batch * g.cin * g.h * g.w, seed++);
         const std::vector<float> bias = spiralkit_test::random_vector(g.cout, seed++);
         spiralkit::Epilogue ep;

@@ -15,6 +15,7 @@ from spiralkit.patterns import pattern_mask
         ("channel", "channel", {}),
         ("4x1", "block", {"rows": 4, "cols": 1}),
         ("16x16", "block", {"rows": 16, "cols": 16}),
+        ("1x4-cin", "block", {"rows": 1, "cols": 4, "along_cin": True}),
         ("2:4", "nm", {"n": 2, "m": 4}),
         (" 4:8 ", "nm", {"n": 4, "m": 8}),
     ],
@@ -27,7 +28,7 @@ def test_parse_pattern(name, kind, fields):
     assert spiralkit.parse_pattern(pat.name) == pat
 
 
-@pytest.mark.parametrize("bad", ["", "4x", "0x4", "4:4", "5:4", "0:4", "sparse", "2:300"])
+@pytest.mark.parametrize("bad", ["", "4x", "0x4", "4:4", "5:4", "0:4", "sparse", "2:300", "1x4-cout", "2:4-cin"])
 def test_parse_pattern_rejects(bad):
     with pytest.raises(ValueError, match="pattern"):
         spiralkit.parse_pattern(bad)
@@ -91,6 +92,25 @@ def test_conv_weight_is_viewed_as_n_by_k(rng):
     pruned = spiralkit.prune_to_pattern(w, "4x1", 0.5)
     assert pruned.shape == w.shape
     spiralkit.pack(pruned, "4x1")
+
+
+def test_cin_blocks_group_input_channels_at_each_tap(rng):
+    w = rng.standard_normal((8, 8, 3, 3)).astype(np.float32)
+    pruned = spiralkit.prune_to_pattern(w, "1x4-cin", 0.75)
+    nz = (pruned != 0).transpose(0, 2, 3, 1).reshape(8, 9, 2, 4).sum(-1)  # per (row, tap, channel quad)
+    assert ((nz == 0) | (nz == 4)).all()
+    assert (pruned == 0).mean() == pytest.approx(0.75, abs=0.02)
+    sw = spiralkit.pack(pruned, "1x4-cin")
+    assert sw.pattern == "1x4-cin"
+    np.testing.assert_array_equal(sw.to_dense(), pruned)
+    # Blocks along K (PyTorch's order) are not blocks along C_in: packing names the difference.
+    with pytest.raises(ValueError, match="1x4-cin"):
+        spiralkit.pack(spiralkit.prune_to_pattern(w, "1x4", 0.75), "1x4-cin")
+    # Linear and 1x1 weights read both the same way.
+    lin = rng.standard_normal((8, 16)).astype(np.float32)
+    np.testing.assert_array_equal(spiralkit.prune_to_pattern(lin, "1x4-cin", 0.5), spiralkit.prune_to_pattern(lin, "1x4", 0.5))
+    one = rng.standard_normal((8, 16, 1, 1)).astype(np.float32)
+    np.testing.assert_array_equal(spiralkit.prune_to_pattern(one, "1x4-cin", 0.5), spiralkit.prune_to_pattern(one, "1x4", 0.5))
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5])

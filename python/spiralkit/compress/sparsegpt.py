@@ -22,7 +22,7 @@ from spiralkit.compress import calibration as cal
 from spiralkit.compress.masks import get_mask, set_mask
 from spiralkit.compress.registry import CRITERIA
 from spiralkit.errors import UnsupportedError
-from spiralkit.patterns import Pattern, parse_pattern, pattern_mask
+from spiralkit.patterns import Pattern, along_taps, parse_pattern, pattern_mask
 
 DEFAULT_CHUNK = 128
 _ROW_CHUNK = 512  # rows solved at once: bounds the (rows, chunk, chunk) triangular systems
@@ -112,11 +112,23 @@ def prune_layer(module: nn.Module, gram: torch.Tensor, pattern: Pattern, sparsit
     W2 = weight.reshape(n_rows, -1)
     old = get_mask(module)
     old2 = None if old is None else old.reshape(n_rows, -1)
+    # RxC-cin blocks of a k x k layer: the OBS sweep runs on K reordered tap-major (input channels
+    # innermost), where those blocks are consecutive columns; W, H and the old mask are permuted
+    # alike (the update is equivariant to it) and the result put back in PyTorch's order.
+    perm = None
+    if along_taps(pattern, tuple(weight.shape)):
+        c, taps = weight.shape[1], weight.shape[2] * weight.shape[3]
+        perm = torch.arange(c * taps, device=W2.device).reshape(c, taps).T.reshape(-1)
+        W2, gram = W2[:, perm], gram[:, perm][:, :, perm]
+        old2 = None if old2 is None else old2[:, perm]
+        pattern = Pattern(kind="block", rows=pattern.rows, cols=pattern.cols)
     new_w, keep = torch.empty_like(W2), torch.empty_like(W2, dtype=torch.bool)
     for g in range(groups):
         rows = slice(g * per_group, (g + 1) * per_group)
         new_w[rows], keep[rows] = obs_prune(W2[rows], gram[g].to(W2.device), pattern, sparsity,
                                             None if old2 is None else old2[rows], damp)
+    if perm is not None:
+        new_w[:, perm], keep[:, perm] = new_w.clone(), keep.clone()
     _weight_leaf(module).copy_(new_w.reshape(weight.shape))
     set_mask(module, keep.reshape(weight.shape))
 

@@ -49,10 +49,11 @@ def per_row_mask(scores: np.ndarray, pattern: str, sparsity: float) -> np.ndarra
             np.put_along_axis(keep, order, False, axis=1)
         return keep.reshape(shape)
     band = pat.rows if pat.kind == "block" else 1
-    keep = np.empty_like(mat, dtype=bool)
+    full = np.asarray(scores, dtype=np.float64)  # its own shape: RxC-cin blocks group by taps
+    keep = np.empty(shape, dtype=bool)
     for r in range(0, mat.shape[0], band):
-        keep[r:r + band] = pattern_mask(mat[r:r + band], pattern, sparsity)
-    return keep.reshape(shape)
+        keep[r:r + band] = pattern_mask(full[r:r + band], pattern, sparsity)
+    return keep
 
 
 def criterion_mask(criterion, scores: torch.Tensor, pattern: str, sparsity: float) -> np.ndarray:

@@ -216,3 +216,17 @@ def test_existing_criteria_still_build_the_same_masks(tiny_cnn, tiny_data):
     before = tiny_cnn.fc1.weight.detach().abs().double().numpy()
     prune(tiny_cnn, PruneConfig(criterion="magnitude", pattern="unstructured", sparsity=0.7), tiny_data)
     assert np.array_equal(get_mask(tiny_cnn.fc1).numpy(), pattern_mask(before, "unstructured", 0.7))
+
+
+@pytest.mark.parametrize("criterion", ["magnitude", "wanda", "sparsegpt"])
+def test_blocks_along_input_channels_of_a_conv(criterion, tiny_cnn, tiny_data):
+    """``1x4-cin``: 4 input channels at one tap (kh, kw) kept or pruned together, whichever
+    criterion ranks them (sparsegpt sweeps K tap-major for it and still updates the kept weights)."""
+    before = tiny_cnn.conv2.weight.detach().clone()
+    prune(tiny_cnn, PruneConfig(criterion=criterion, pattern="1x4-cin", sparsity=0.5, skip_first=True), tiny_data)
+    keep = get_mask(tiny_cnn.conv2)  # (8, 4, 3, 3): one block per output channel and tap
+    per_tap = keep.permute(0, 2, 3, 1).sum(-1)
+    assert ((per_tap == 0) | (per_tap == 4)).all()
+    assert 1 - keep.float().mean().item() == pytest.approx(0.5, abs=0.06)
+    if criterion == "sparsegpt":
+        assert not torch.equal(tiny_cnn.conv2.weight.detach()[keep], before[keep])

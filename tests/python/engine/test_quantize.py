@@ -321,3 +321,36 @@ def test_projection_shortcut_moves_as_uint8_and_survives_save(tmp_path):
         np.testing.assert_array_equal(loaded.run(x)[0], got)
         assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
         assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
+
+
+class ThreeByThree(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.c2 = torch.nn.Conv2d(16, 32, 3, padding=1)
+        self.c3 = torch.nn.Conv2d(32, 32, 3, stride=2, padding=1)
+        self.fc = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.c3(torch.relu(self.c2(torch.relu(self.c1(x))))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def test_blocks_along_input_channels_read_the_taps_in_place(tmp_path):
+    torch.manual_seed(9)
+    model = ThreeByThree()
+    with torch.no_grad():
+        for conv in (model.c2, model.c3):
+            conv.weight.copy_(spiralkit.prune_to_pattern(conv.weight, "1x4-cin", 0.8))
+    shape = (1, 3, 20, 18)
+    fp32 = _export(model, shape, tmp_path / "m.onnx")
+    calib = _batches(shape, 6)
+    engine = spiralkit.compile(fp32, calib[0], quantize="int8", calibration=calib)
+    k = {l["name"]: l["kernel"] for l in engine.layers() if l["op"] == "Conv2d"}
+    for name in ("/c2/Conv", "/c3/Conv"):
+        assert "spmm" in k[name] and "blocks along C_in: taps read in place" in k[name], k
+    qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
+    for x in _batches(shape, 3, seed=31):
+        got = engine.run(x)[0]
+        assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
+        assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
