@@ -158,9 +158,9 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
   ByteReader r(gs);
   uint32_t version = 0;
   SPIRALKIT_RETURN_IF_ERROR(r.u32(&version));
-  if (version != kGraphFormatVersion)
+  if (version < kOldestGraphFormatVersion || version > kGraphFormatVersion)
     return Status::FormatError("graph format version " + std::to_string(version) + " is not supported (this build reads " +
-                               std::to_string(kGraphFormatVersion) + ")");
+                               std::to_string(kOldestGraphFormatVersion) + " to " + std::to_string(kGraphFormatVersion) + ")");
   int64_t batch = 0;
   SPIRALKIT_RETURN_IF_ERROR(r.i64(&batch));
   if (batch < 1 || batch > (int64_t(1) << 20)) return Status::FormatError("example batch out of range");
@@ -199,7 +199,8 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
   }
   SPIRALKIT_RETURN_IF_ERROR(r.count(&n, r.remaining() / 8));
   std::map<int, LoadedQuantWeight> quant;
-  if (const Section* qs = cr.get(kQuantSectionName)) SPIRALKIT_RETURN_IF_ERROR(deserialize_quantized_weights(*qs, n, &quant));
+  if (const Section* qs = cr.get(kQuantSectionName))
+    SPIRALKIT_RETURN_IF_ERROR(deserialize_quantized_weights(*qs, n, version, &quant));
   for (uint64_t i = 0; i < n; ++i) {
     uint32_t kind = 0;
     Pattern p;
@@ -225,8 +226,9 @@ Status deserialize_graph(std::vector<uint8_t> file, Graph* out, int64_t* example
     SPIRALKIT_RETURN_IF_ERROR(read_array(r, ts, &col_idx));
     SPIRALKIT_RETURN_IF_ERROR(read_array(r, ts, &offsets));
     if (auto q = quant.find(static_cast<int>(i)); q != quant.end()) {
+      const int64_t taps = shape.size() == 4 ? shape[2] * shape[3] : 1;
       if (!values.empty() || !row_ptr.empty() || !col_idx.empty() || !offsets.empty() || rows != q->second.rows ||
-          cols != q->second.cols)
+          cols != q->second.cols || (q->second.taps > 0 && q->second.taps != taps))
         return Status::FormatError("weight " + std::to_string(i) + ": int8 record does not match its graph record");
       int id = 0;
       SPIRALKIT_RETURN_IF_ERROR(as_format(b.add_quantized_weight(q->second.quant, q->second.twin, shape, &id)));

@@ -14,7 +14,9 @@
 
 namespace spiralkit {
 
-constexpr uint32_t kGraphFormatVersion = 1;
+// 2: int8 weight records carry their stored K order (artifact_i8.h). Version 1 files still load.
+constexpr uint32_t kGraphFormatVersion = 2;
+constexpr uint32_t kOldestGraphFormatVersion = 1;
 
 Status serialize_graph(const Graph& g, int64_t example_batch, std::vector<uint8_t>* file);
 // Any failure to parse is FormatError (a structurally valid file whose graph fails checks too).

@@ -1,5 +1,6 @@
 #include "engine/artifact_i8.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -24,6 +25,30 @@ Status get_array(ByteReader& r, uint64_t expect, std::vector<T>* v, const char* 
   return Status::Ok();
 }
 
+// dst = src with K columns (c, tap) moved between PyTorch's order (c * taps + tap) and tap-major
+// (tap * C + c); `to_tap_major` picks the direction.
+void reorder_taps(const int8_t* src, int64_t rows, int64_t cols, int64_t taps, bool to_tap_major, int8_t* dst) {
+  const int64_t channels = cols / taps;
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t natural = n * cols + c * taps + t, major = n * cols + t * channels + c;
+        if (to_tap_major) dst[major] = src[natural]; else dst[natural] = src[major];
+      }
+}
+
+// 4-wide groups with any non-zero, over rows x cols row-major int8.
+int64_t nonzero_groups(const int8_t* d, int64_t rows, int64_t cols) {
+  int64_t count = 0;
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t k0 = 0; k0 < cols; k0 += 4) {
+      bool any = false;
+      for (int64_t k = k0; k < std::min(cols, k0 + 4); ++k) any |= d[n * cols + k] != 0;
+      count += any;
+    }
+  return count;
+}
+
 Status as_format(Status st) {
   return st.ok() || st.code() == StatusCode::kFormatError ? st : Status::FormatError("int8 weight: " + st.message());
 }
@@ -43,6 +68,16 @@ std::vector<uint8_t> serialize_quantized_weights(const Graph& g) {
     const PackedWeightI8& p = *q.w;
     std::vector<int8_t> dense(static_cast<size_t>(p.rows * p.cols));
     p.to_dense(dense.data());
+    const Shape& shape = g.weights[i].shape;
+    int64_t taps = shape.size() == 4 ? shape[2] * shape[3] : 1;
+    if (taps > 1 && p.cols % taps == 0) {
+      std::vector<int8_t> major(dense.size());
+      reorder_taps(dense.data(), p.rows, p.cols, taps, true, major.data());
+      if (nonzero_groups(major.data(), p.rows, p.cols) < nonzero_groups(dense.data(), p.rows, p.cols)) dense.swap(major);
+      else taps = 0;
+    } else {
+      taps = 0;
+    }
     // 1x4 blocks per row: a 16-bit block count per row, a 16-bit group index and 4 int8 values per
     // block (lanes past K are 0). Groups <= 16384, so both fit 16 bits.
     std::vector<uint16_t> counts;
@@ -71,6 +106,7 @@ std::vector<uint8_t> serialize_quantized_weights(const Graph& g) {
     w.i32(p.pattern.nm_m);
     w.i64(p.rows);
     w.i64(p.cols);
+    w.i64(taps);
     put_array(w, p.scales);
     put_array(w, counts);
     put_array(w, kidx);
@@ -79,7 +115,8 @@ std::vector<uint8_t> serialize_quantized_weights(const Graph& g) {
   return rec;
 }
 
-Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, std::map<int, LoadedQuantWeight>* out) {
+Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, uint32_t version,
+                                     std::map<int, LoadedQuantWeight>* out) {
   ByteReader r(s);
   uint64_t count = 0;
   SPIRALKIT_RETURN_IF_ERROR(r.count(&count, std::min<uint64_t>(n_weights, r.remaining() / 64)));
@@ -96,11 +133,16 @@ Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, std::
     for (int32_t& x : f) SPIRALKIT_RETURN_IF_ERROR(r.i32(&x));
     SPIRALKIT_RETURN_IF_ERROR(r.i64(&rows));
     SPIRALKIT_RETURN_IF_ERROR(r.i64(&cols));
+    int64_t taps = 0;
+    if (version >= 2) SPIRALKIT_RETURN_IF_ERROR(r.i64(&taps));
     if (index < 0 || static_cast<uint64_t>(index) >= n_weights || out->count(index))
       return Status::FormatError("int8 weight: index " + std::to_string(index) + " out of range or repeated");
     if (kind > static_cast<uint32_t>(PatternKind::kNm)) return Status::FormatError("int8 weight: unknown pattern kind");
     if (rows < 1 || cols < 1 || cols > kQs8MaxCols || rows > (int64_t(1) << 24) || rows * cols > (int64_t(1) << 32))
       return Status::FormatError("int8 weight: size " + std::to_string(rows) + " x " + std::to_string(cols) + " out of range");
+    if (taps < 0 || taps == 1 || (taps > 0 && (taps > cols || cols % taps != 0)))
+      return Status::FormatError("int8 weight: tap count " + std::to_string(taps) + " does not divide its " +
+                                 std::to_string(cols) + " columns");
     Pattern p;
     p.kind = static_cast<PatternKind>(kind);
     p.block_rows = f[0];
@@ -131,11 +173,17 @@ Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, std::
           else if (vals[b * 4 + j] != 0) return Status::FormatError("int8 weight: value past the last column");
         }
       }
+    if (taps > 0) {  // stored tap-major: back to PyTorch's order
+      std::vector<int8_t> natural(dense.size());
+      reorder_taps(dense.data(), rows, cols, taps, false, natural.data());
+      dense.swap(natural);
+    }
     std::unique_ptr<PackedWeightI8> packed;
     SPIRALKIT_RETURN_IF_ERROR(as_format(pack_weight_i8(dense.data(), scales.data(), rows, cols, p, &packed)));
     LoadedQuantWeight lq;
     lq.rows = rows;
     lq.cols = cols;
+    lq.taps = taps;
     SPIRALKIT_RETURN_IF_ERROR(as_format(make_quantized_weight(std::shared_ptr<const PackedWeightI8>(std::move(packed)),
                                                               QuantParams{x_scale, zp}, &lq.quant, &lq.twin)));
     (*out)[index] = std::move(lq);

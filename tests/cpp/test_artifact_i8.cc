@@ -140,3 +140,66 @@ TEST_CASE("graph: uint8 parameters are refused on inputs, constants and out-of-r
   CHECK(b.set_uint8_params(y[0], 0.1f, -1).code() == StatusCode::kInvalidArgument);
   CHECK(b.set_uint8_params(y[0], 0.1f, 255).ok());
 }
+
+namespace {
+
+// x[batch, 8, 6, 6] -> int8 3x3 Conv2d 8->8 (pad 1, ReLU) whose 1x4 blocks run along C_in (4
+// input channels of one tap): the file stores it tap-major.
+Graph tiny_cin_conv() {
+  GraphBuilder b;
+  int x = 0;
+  REQUIRE(b.add_input("x", DType::kFloat32, {1, 8, 6, 6}, &x).ok());
+  const int64_t cout = 8, cin = 8, taps = 9, k = cin * taps;
+  const std::vector<float> major = spiralkit_test::pruned_matrix(cout, k, Pattern{PatternKind::kBlock, 1, 4, 0, 0}, 0.75, 5);
+  std::vector<float> w(major.size());
+  for (int64_t n = 0; n < cout; ++n)
+    for (int64_t c = 0; c < cin; ++c)
+      for (int64_t t = 0; t < taps; ++t) w[n * k + c * taps + t] = major[n * k + t * cin + c];
+  std::unique_ptr<PackedWeightI8> q;
+  REQUIRE(quantize_weight_i8(w.data(), cout, k, Pattern{PatternKind::kUnstructured, 1, 1, 0, 0}, &q).ok());
+  std::shared_ptr<const QuantizedWeight> qw;
+  std::shared_ptr<const PackedWeight> twin;
+  REQUIRE(make_quantized_weight(std::shared_ptr<const PackedWeightI8>(std::move(q)), {0.03f, 100}, &qw, &twin).ok());
+  int wid = 0;
+  REQUIRE(b.add_quantized_weight(qw, twin, {cout, cin, 3, 3}, &wid).ok());
+  std::vector<int> y;
+  REQUIRE(b.add_node(OpKind::kConv2d, "conv", {x}, 1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, {}, wid, &y).ok());
+  REQUIRE(b.mark_output(y[0]).ok());
+  Graph g;
+  REQUIRE(b.finish(1, &g).ok());
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("artifact: an int8 conv blocked along C_in is stored tap-major, round-trips and fuzzes clean") {
+  const Graph g = tiny_cin_conv();
+  std::vector<uint8_t> bytes, again;
+  REQUIRE(serialize_graph(g, 1, &bytes).ok());
+  Graph loaded;
+  int64_t batch = 0;
+  REQUIRE(deserialize_graph(bytes, &loaded, &batch).ok());
+  REQUIRE(serialize_graph(loaded, batch, &again).ok());
+  CHECK(again == bytes);
+  std::vector<int8_t> a(8 * 72), b(8 * 72);
+  g.weights[0].quant->w->to_dense(a.data());
+  loaded.weights[0].quant->w->to_dense(b.data());
+  CHECK(a == b);  // back in PyTorch's K order
+  const std::vector<float> x = spiralkit_test::random_vector(2 * 8 * 36, 6);
+  std::vector<float> y0, y1;
+  REQUIRE(run(g, 2, x, &y0).ok());
+  REQUIRE(run(loaded, 2, x, &y1).ok());
+  CHECK(std::memcmp(y0.data(), y1.data(), y0.size() * 4) == 0);
+  int wrong_code = 0;
+  const int accepted = spiralkit_test::fuzz_mutations(bytes, 0x2c, 3000, [&](const std::vector<uint8_t>& m) {
+    Graph fg;
+    int64_t fb = 0;
+    Status st = deserialize_graph(m, &fg, &fb);
+    if (!st.ok() && st.code() != StatusCode::kFormatError) ++wrong_code;
+    if (!st.ok()) return st;
+    std::vector<float> y;
+    return run(std::move(fg), 2, x, &y);
+  });
+  MESSAGE("fuzz: " << accepted << " of 3000 mutated tap-major int8 artifacts loaded");
+  CHECK(wrong_code == 0);
+}

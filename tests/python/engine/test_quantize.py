@@ -350,7 +350,23 @@ def test_blocks_along_input_channels_read_the_taps_in_place(tmp_path):
     for name in ("/c2/Conv", "/c3/Conv"):
         assert "spmm" in k[name] and "blocks along C_in: taps read in place" in k[name], k
     qdq = quantize_ort_int8(fp32, calib, tmp_path / "m.int8.onnx", method="minmax", activation="uint8")
+    engine.save(tmp_path / "cin.spk")
+    loaded = spiralkit.load(tmp_path / "cin.spk")
+    assert {l["name"]: l["kernel"] for l in loaded.layers() if l["op"] == "Conv2d"} == k
     for x in _batches(shape, 3, seed=31):
         got = engine.run(x)[0]
+        np.testing.assert_array_equal(loaded.run(x)[0], got)
         assert rel_err(got, _ort(qdq, x)) < INT8_VS_ORT_INT8
         assert rel_err(got, _ort(fp32, x)) < INT8_VS_FP32
+    # The file stores those weights tap-major (where their blocks are 4-wide groups): about the size
+    # of the same model pruned in blocks along K, not the 2-4x more groups K order would give them.
+    along_k = ThreeByThree()
+    along_k.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        for conv in (along_k.c2, along_k.c3):
+            conv.weight.copy_(spiralkit.prune_to_pattern(ThreeByThree().c2.weight if conv is along_k.c2
+                                                         else ThreeByThree().c3.weight, "1x4", 0.8))
+    k_path = _export(along_k, shape, tmp_path / "k.onnx")
+    spiralkit.compile(k_path, calib[0], quantize="int8", calibration=calib).save(tmp_path / "k.spk")
+    size_cin, size_k = (tmp_path / "cin.spk").stat().st_size, (tmp_path / "k.spk").stat().st_size
+    assert size_cin < 1.1 * size_k, (size_cin, size_k)
