@@ -25,30 +25,6 @@ Status get_array(ByteReader& r, uint64_t expect, std::vector<T>* v, const char* 
   return Status::Ok();
 }
 
-// dst = src with K columns (c, tap) moved between PyTorch's order (c * taps + tap) and tap-major
-// (tap * C + c); `to_tap_major` picks the direction.
-void reorder_taps(const int8_t* src, int64_t rows, int64_t cols, int64_t taps, bool to_tap_major, int8_t* dst) {
-  const int64_t channels = cols / taps;
-  for (int64_t n = 0; n < rows; ++n)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t t = 0; t < taps; ++t) {
-        const int64_t natural = n * cols + c * taps + t, major = n * cols + t * channels + c;
-        if (to_tap_major) dst[major] = src[natural]; else dst[natural] = src[major];
-      }
-}
-
-// 4-wide groups with any non-zero, over rows x cols row-major int8.
-int64_t nonzero_groups(const int8_t* d, int64_t rows, int64_t cols) {
-  int64_t count = 0;
-  for (int64_t n = 0; n < rows; ++n)
-    for (int64_t k0 = 0; k0 < cols; k0 += 4) {
-      bool any = false;
-      for (int64_t k = k0; k < std::min(cols, k0 + 4); ++k) any |= d[n * cols + k] != 0;
-      count += any;
-    }
-  return count;
-}
-
 Status as_format(Status st) {
   return st.ok() || st.code() == StatusCode::kFormatError ? st : Status::FormatError("int8 weight: " + st.message());
 }
@@ -72,8 +48,8 @@ std::vector<uint8_t> serialize_quantized_weights(const Graph& g) {
     int64_t taps = shape.size() == 4 ? shape[2] * shape[3] : 1;
     if (taps > 1 && p.cols % taps == 0) {
       std::vector<int8_t> major(dense.size());
-      reorder_taps(dense.data(), p.rows, p.cols, taps, true, major.data());
-      if (nonzero_groups(major.data(), p.rows, p.cols) < nonzero_groups(dense.data(), p.rows, p.cols)) dense.swap(major);
+      reorder_taps_i8(dense.data(), p.rows, p.cols, taps, true, major.data());
+      if (nonzero_groups_i8(major.data(), p.rows, p.cols) < nonzero_groups_i8(dense.data(), p.rows, p.cols)) dense.swap(major);
       else taps = 0;
     } else {
       taps = 0;
@@ -175,7 +151,7 @@ Status deserialize_quantized_weights(const Section& s, uint64_t n_weights, uint3
       }
     if (taps > 0) {  // stored tap-major: back to PyTorch's order
       std::vector<int8_t> natural(dense.size());
-      reorder_taps(dense.data(), rows, cols, taps, false, natural.data());
+      reorder_taps_i8(dense.data(), rows, cols, taps, false, natural.data());
       dense.swap(natural);
     }
     std::unique_ptr<PackedWeightI8> packed;

@@ -49,15 +49,10 @@ std::string qconv_kernel_name(const QuantizedWeight& q, const ConvShape& s, Plan
       return std::string("int8 ") + row->name + " (its AVX-512 fallback: not a 3x3 stride 1/2 window)";
     return std::string("int8 ") + row->name;
   }
-  // As qconv2d_forward decides (ops/qconv2d.cc): a weight blocked along C_in runs its tap-major panels.
   const PackedWeightI8& w = *q.w;
-  const bool sparse_taps = kernel_epilogue && qconv2d_sparse_taps(w, s);
-  const bool dense = qplan_dense(w, s.out_h * s.out_w, choice,
-                                 sparse_taps ? w.tap_major_sparse_panels(int64_t(s.kernel_h) * s.kernel_w).blocks() : -1);
-  const std::string name = std::string("int8 ") + (dense ? select_qs8_gemm()->name : select_qs8_spmm(w.panels.r)->name);
-  return !dense && sparse_taps && qconv2d_direct_geometry(s) && s.kernel_h * s.kernel_w > 1
-             ? name + ", blocks along C_in: taps read in place"
-             : name;
+  const QConvPath path = qconv2d_path(w, s, choice, kernel_epilogue);  // as qconv2d_forward runs it
+  const std::string name = std::string("int8 ") + (path.dense ? select_qs8_gemm()->name : select_qs8_spmm(w.panels.r)->name);
+  return path.direct && !path.dense && s.kernel_h * s.kernel_w > 1 ? name + ", blocks along C_in: taps read in place" : name;
 }
 
 std::vector<QuantParams> uint8_values(const Graph& g, const std::vector<char>& int8_conv) {

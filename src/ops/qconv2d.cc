@@ -257,12 +257,9 @@ Status qconv2d_forward(const QConvPlan& plan, int64_t batch, const QConvIo& io, 
     out.act = ep.act;
     post.residual = nullptr;
   }
-  // A weight blocked along C_in runs (and is costed by) its tap-major panels on the direct path.
-  const bool kernel_epilogue = !plan.depthwise && !ep.post() && !io.residual_u8;
-  const bool sparse_taps = kernel_epilogue && qconv2d_sparse_taps(w, s);
-  const bool dense = qplan_dense(w, pixels, ep.choice,
-                                 sparse_taps ? w.tap_major_sparse_panels(int64_t(s.kernel_h) * s.kernel_w).blocks() : -1);
-  if (qconv2d_taps_applies(w, s, dense, kernel_epilogue)) return qconv2d_taps_forward(plan, dense, batch, io, out);
+  const QConvPath path = qconv2d_path(w, s, ep.choice, !plan.depthwise && !ep.post() && !io.residual_u8);
+  const bool dense = path.dense;
+  if (path.direct) return qconv2d_taps_forward(plan, dense, batch, io, out);
   // 1x1 stride 1 unpadded: K rows are the input channels' planes; otherwise wide columns.
   const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
                       s.pad_w == 0;

@@ -135,12 +135,15 @@ bool qconv2d_sparse_taps(const PackedWeightI8& w, const ConvShape& s) {
   if (w.panels.r != 1 || w.pattern.kind == PatternKind::kDense || !qconv2d_direct_geometry(s) ||
       w.cols != s.in_channels * taps)
     return false;
-  return w.tap_major_sparse_panels(taps).blocks() * 4 <= w.panels.blocks() * 5;
+  return w.tap_major_blocks(taps) * 4 <= w.panels.blocks() * 5;
 }
 
-bool qconv2d_taps_applies(const PackedWeightI8& w, const ConvShape& s, bool dense, bool kernel_epilogue) {
-  if (!kernel_epilogue || !qconv2d_direct_geometry(s)) return false;
-  return dense || qconv2d_sparse_taps(w, s);
+QConvPath qconv2d_path(const PackedWeightI8& w, const ConvShape& s, PlanChoice choice, bool kernel_epilogue) {
+  const bool sparse_taps = kernel_epilogue && qconv2d_sparse_taps(w, s);
+  QConvPath path;
+  path.dense = qplan_dense(w, s.out_h * s.out_w, choice, sparse_taps ? w.tap_major_blocks(int64_t(s.kernel_h) * s.kernel_w) : -1);
+  path.direct = kernel_epilogue && qconv2d_direct_geometry(s) && (path.dense || sparse_taps);
+  return path;
 }
 
 Status qconv2d_taps_forward(const QConvPlan& plan, bool dense, int64_t batch, const QConvIo& io, const QOutput& out) {

@@ -1,10 +1,11 @@
 // The direct path of a dense int8 convolution (k x k, or strided / padded 1x1): no per-tap copy
 // of the input.
-// qconv2d_forward (ops/qconv2d.h) takes it where qconv2d_taps_applies says so.
+// qconv2d_forward (ops/qconv2d.h) takes it where qconv2d_path says so.
 #pragma once
 
 #include "core/status.h"
 #include "ops/qconv2d.h"
+#include "ops/qlinear.h"
 
 namespace spiralkit {
 
@@ -17,10 +18,15 @@ bool qconv2d_direct_geometry(const ConvShape& s);
 // taps), as when it was pruned in blocks along C_in.
 bool qconv2d_sparse_taps(const PackedWeightI8& w, const ConvShape& s);
 
-// Whether the direct path runs the layer: a dense weight (the planner's dense choice) or one
-// qconv2d_sparse_taps takes, a direct geometry, and an epilogue the kernels' store does alone
-// (bias, ReLU/ReLU6: no residual, no post-kernel activation: `kernel_epilogue`).
-bool qconv2d_taps_applies(const PackedWeightI8& w, const ConvShape& s, bool dense, bool kernel_epilogue);
+// How qconv2d_forward runs a (not depthwise) int8 convolution, and what Engine.layers() says of
+// it: dense or sparse panels, by the planner's cost (a weight qconv2d_sparse_taps takes is costed
+// by its tap-major blocks), and whether on the direct path: a direct geometry, an epilogue the
+// kernels' store does alone (bias, ReLU/ReLU6: no residual, no post-kernel activation:
+// `kernel_epilogue`), and a dense weight or one qconv2d_sparse_taps takes.
+struct QConvPath {
+  bool dense = false, direct = false;
+};
+QConvPath qconv2d_path(const PackedWeightI8& w, const ConvShape& s, PlanChoice choice, bool kernel_epilogue);
 
 // The convolution through the tap-major weight (PackedWeightI8::tap_major_panels, or its sparse
 // panels when not `dense`) over channel-interleaved padded planes; `out` is the kernels' epilogue

@@ -12,19 +12,42 @@ const QPanelPack& PackedWeightI8::dense_panels() const {
   return dense_panels_;
 }
 
-std::vector<int8_t> PackedWeightI8::tap_major_values(int64_t taps) const {
-  const std::vector<int8_t>& d = dense_values();
+void reorder_taps_i8(const int8_t* src, int64_t rows, int64_t cols, int64_t taps, bool to_tap_major, int8_t* dst) {
   const int64_t channels = cols / taps;
-  std::vector<int8_t> reordered(d.size());
   for (int64_t n = 0; n < rows; ++n)
     for (int64_t c = 0; c < channels; ++c)
-      for (int64_t t = 0; t < taps; ++t) reordered[n * cols + t * channels + c] = d[n * cols + c * taps + t];
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t natural = n * cols + c * taps + t, major = n * cols + t * channels + c;
+        if (to_tap_major) dst[major] = src[natural]; else dst[natural] = src[major];
+      }
+}
+
+int64_t nonzero_groups_i8(const int8_t* w, int64_t rows, int64_t cols) {
+  int64_t count = 0;
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t k0 = 0; k0 < cols; k0 += 4) {
+      bool any = false;
+      for (int64_t k = k0; k < std::min(cols, k0 + 4); ++k) any |= w[n * cols + k] != 0;
+      count += any;
+    }
+  return count;
+}
+
+std::vector<int8_t> PackedWeightI8::tap_major_values(int64_t taps) const {
+  const std::vector<int8_t>& d = dense_values();
+  std::vector<int8_t> reordered(d.size());
+  reorder_taps_i8(d.data(), rows, cols, taps, true, reordered.data());
   return reordered;
 }
 
 const QPanelPack& PackedWeightI8::tap_major_panels(int64_t taps) const {
   std::call_once(tap_major_once_, [&] { build_qpanels(tap_major_values(taps).data(), rows, cols, 4, true, &tap_major_panels_); });
   return tap_major_panels_;
+}
+
+int64_t PackedWeightI8::tap_major_blocks(int64_t taps) const {
+  std::call_once(tap_major_count_once_, [&] { tap_major_blocks_ = nonzero_groups_i8(tap_major_values(taps).data(), rows, cols); });
+  return tap_major_blocks_;
 }
 
 const QPanelPack& PackedWeightI8::tap_major_sparse_panels(int64_t taps) const {

@@ -35,6 +35,9 @@ struct PackedWeightI8 {
   // The same K order as 1-row panels of the non-zero groups only: a sparse convolution whose
   // blocks are 4 input channels of one tap (pruned along C_in) runs the direct path through them.
   const QPanelPack& tap_major_sparse_panels(int64_t taps) const;
+  // How many blocks those panels hold, counted once without building them (the planner asks
+  // this of every sparse k x k layer; only the ones that take the direct path build the panels).
+  int64_t tap_major_blocks(int64_t taps) const;
   // Dense row-major int8 values, built on first use and kept (depthwise conv reads it).
   const std::vector<int8_t>& dense_values() const;
   // Writes the dense rows x cols int8 matrix.
@@ -44,10 +47,18 @@ struct PackedWeightI8 {
 
  private:
   std::vector<int8_t> tap_major_values(int64_t taps) const;
-  mutable std::once_flag dense_once_, dense_panels_once_, tap_major_once_, tap_major_sparse_once_;
+  mutable std::once_flag dense_once_, dense_panels_once_, tap_major_once_, tap_major_sparse_once_, tap_major_count_once_;
+  mutable int64_t tap_major_blocks_ = 0;
   mutable std::vector<int8_t> dense_;
   mutable QPanelPack dense_panels_, tap_major_panels_, tap_major_sparse_panels_;
 };
+
+// dst = src (rows x cols int8, cols = C * taps) with its K columns (c, tap) moved between
+// PyTorch's order (c * taps + tap) and tap-major (tap * C + c); `to_tap_major` picks the direction.
+void reorder_taps_i8(const int8_t* src, int64_t rows, int64_t cols, int64_t taps, bool to_tap_major, int8_t* dst);
+
+// 4-wide groups of consecutive columns holding a non-zero, over a rows x cols row-major int8 matrix.
+int64_t nonzero_groups_i8(const int8_t* w, int64_t rows, int64_t cols);
 
 // Quantizes a dense fp32 rows x cols weight per output row (scale = max|w| / 127, q =
 // round-half-even(w / scale), as ONNX Runtime's per-channel symmetric quantization does) and packs it.

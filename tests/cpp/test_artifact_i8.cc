@@ -6,10 +6,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "engine/artifact.h"
+#include "engine/artifact_i8.h"
 #include "engine/engine.h"
 #include "fuzz_mutate.h"
 #include "graph/quantized_weight.h"
@@ -73,6 +76,20 @@ Status run(Graph g, int64_t batch, const std::vector<float>& x, std::vector<floa
   return e->run(*inst, {x.data()}, {y->data()});
 }
 
+// Mutates `bytes` `rounds` times; loads, plans and runs (on x, batch 2) every mutation that loads.
+// Returns how many loaded; *wrong_code counts the failures that were not FormatError.
+int fuzz_loads(const std::vector<uint8_t>& bytes, uint64_t seed, int rounds, const std::vector<float>& x, int* wrong_code) {
+  return spiralkit_test::fuzz_mutations(bytes, seed, rounds, [&](const std::vector<uint8_t>& m) {
+    Graph g;
+    int64_t batch = 0;
+    Status st = deserialize_graph(m, &g, &batch);
+    if (!st.ok() && st.code() != StatusCode::kFormatError) ++*wrong_code;
+    if (!st.ok()) return st;
+    std::vector<float> y;
+    return run(std::move(g), 2, x, &y);
+  });
+}
+
 }  // namespace
 
 TEST_CASE("artifact: int8 layers round-trip (bytes, outputs) and store int8") {
@@ -112,15 +129,7 @@ TEST_CASE("artifact: fuzzed int8 artifacts load or fail with FormatError, never 
   REQUIRE(serialize_graph(tiny_mlp(true), 1, &bytes).ok());
   const std::vector<float> x = spiralkit_test::random_vector(2 * 64, 4);
   int wrong_code = 0;
-  const int accepted = spiralkit_test::fuzz_mutations(bytes, 0x18, 3000, [&](const std::vector<uint8_t>& m) {
-    Graph g;
-    int64_t batch = 0;
-    Status st = deserialize_graph(m, &g, &batch);
-    if (!st.ok() && st.code() != StatusCode::kFormatError) ++wrong_code;
-    if (!st.ok()) return st;
-    std::vector<float> y;
-    return run(std::move(g), 2, x, &y);
-  });
+  const int accepted = fuzz_loads(bytes, 0x18, 3000, x, &wrong_code);
   MESSAGE("fuzz: " << accepted << " of 3000 mutated int8 artifacts loaded");
   CHECK(wrong_code == 0);
 }
@@ -191,15 +200,78 @@ TEST_CASE("artifact: an int8 conv blocked along C_in is stored tap-major, round-
   REQUIRE(run(loaded, 2, x, &y1).ok());
   CHECK(std::memcmp(y0.data(), y1.data(), y0.size() * 4) == 0);
   int wrong_code = 0;
-  const int accepted = spiralkit_test::fuzz_mutations(bytes, 0x2c, 3000, [&](const std::vector<uint8_t>& m) {
-    Graph fg;
-    int64_t fb = 0;
-    Status st = deserialize_graph(m, &fg, &fb);
-    if (!st.ok() && st.code() != StatusCode::kFormatError) ++wrong_code;
-    if (!st.ok()) return st;
-    std::vector<float> y;
-    return run(std::move(fg), 2, x, &y);
-  });
+  const int accepted = fuzz_loads(bytes, 0x2c, 3000, x, &wrong_code);
   MESSAGE("fuzz: " << accepted << " of 3000 mutated tap-major int8 artifacts loaded");
   CHECK(wrong_code == 0);
+}
+
+namespace {
+
+Section section_of(const std::vector<uint8_t>& bytes) {
+  Section s;
+  s.data = bytes.data();
+  s.bytes = bytes.size();
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("artifact: qvalues records out of range, repeated, invalid or trailing are FormatError") {
+  GraphBuilder b;
+  int x = 0;
+  REQUIRE(b.add_input("x", DType::kFloat32, {1, 4}, &x).ok());
+  std::vector<int> y;
+  REQUIRE(b.add_node(OpKind::kReshape, "reshape", {x}, 1, {1, 4}, {}, -1, &y).ok());
+  auto records = [](std::vector<std::tuple<int32_t, float, int32_t>> rs, bool trailing = false) {
+    std::vector<uint8_t> out;
+    ByteWriter w(&out);
+    w.count(rs.size());
+    for (auto [v, scale, zp] : rs) {
+      w.i32(v);
+      w.f32(scale);
+      w.i32(zp);
+    }
+    if (trailing) w.u8(0);
+    return out;
+  };
+  const std::vector<uint8_t> ok = records({{y[0], 0.1f, 7}});
+  CHECK(apply_uint8_values(section_of(ok), &b).ok());
+  const std::pair<std::vector<uint8_t>, const char*> bad[] = {
+      {records({{y[0] + 1, 0.1f, 7}}), "out of range"},
+      {records({{-1, 0.1f, 7}}), "out of range"},
+      {records({{y[0], 0.1f, 7}, {y[0], 0.2f, 7}}), "repeated"},
+      {records({{y[0], -0.1f, 7}}), "scale"},
+      {records({{y[0], 0.1f, 256}}), "zero point"},
+      {records({{x, 0.1f, 7}}), "node's output"},
+      {records({{y[0], 0.1f, 7}}, true), "trailing"}};
+  for (const auto& [bytes, what] : bad) {
+    CAPTURE(what);
+    const Status st = apply_uint8_values(section_of(bytes), &b);
+    CHECK(st.code() == StatusCode::kFormatError);
+    CHECK(st.message().find(what) != std::string::npos);
+  }
+}
+
+TEST_CASE("artifact: an int8 record's tap count must divide its columns") {
+  const std::vector<uint8_t> good = serialize_quantized_weights(tiny_cin_conv());
+  // The record: count (u64), index, x scale, x zero point, kind (4 x 4 bytes), 4 pattern ints,
+  // rows and cols (i64 each), then the tap count (i64).
+  const size_t taps_at = 8 + 16 + 16 + 16;
+  int64_t stored = 0;
+  std::memcpy(&stored, good.data() + taps_at, 8);
+  REQUIRE(stored == 9);  // this weight is stored tap-major
+  std::map<int, LoadedQuantWeight> out;
+  REQUIRE(deserialize_quantized_weights(section_of(good), 1, 2, &out).ok());
+  for (int64_t taps : {int64_t(-1), int64_t(1), int64_t(7), int64_t(144)}) {
+    CAPTURE(taps);
+    std::vector<uint8_t> bad = good;
+    std::memcpy(bad.data() + taps_at, &taps, 8);
+    out.clear();
+    const Status st = deserialize_quantized_weights(section_of(bad), 1, 2, &out);
+    CHECK(st.code() == StatusCode::kFormatError);
+    CHECK(st.message().find("tap count") != std::string::npos);
+  }
+  // A version-1 reader of the same bytes has no tap field: it must not read them as valid.
+  out.clear();
+  CHECK(!deserialize_quantized_weights(section_of(good), 1, 1, &out).ok());
 }
