@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/kernel_registry.h"
+#include "core/aligned_vector.h"
 #include "config/kernel_registry_f16.h"
 #include "config/kernel_registry_i8.h"
 #include "sparse/kernel_pack.h"
@@ -29,6 +30,12 @@ using namespace spiralkit;
 namespace {
 
 int g_repeats = 20;
+
+// Operands in cache-line aligned storage, as the engine's scratch and arena are: with malloc's
+// 16-byte alignment every 64-byte load of a K x M row straddles two lines (the int8 1x4 row ran
+// ~1.4x slower that way, the fp32 4x1 row ~1.2x; Zen 5, 768 x 768 x 128).
+template <typename T>
+using Buffer = CacheAlignedVector<T>;
 
 template <typename F>
 double median_us(F&& call) {
@@ -75,7 +82,7 @@ int main(int argc, char** argv) {
   for (const auto& s : shapes) {
     const int64_t n = s[0], k = s[1], m = 128;
     char shape[64];
-    std::vector<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
+    Buffer<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
     for (float& v : x) v = u(gen);
     const auto dense = weight(n, k, 1, 1.0, 1);
     // One row: dense GEMV vs the sparse GEMV rows.
@@ -118,7 +125,8 @@ int main(int argc, char** argv) {
       const auto w = weight(n, k, row.r, 0.1, 2);
       build_panels(w.data(), n, k, row.r, false, &pack);
       const PanelView v = pack.view();
-      std::vector<uint16_t> vals16(static_cast<size_t>(v.ptr[v.panels]) * v.r), x16(x.size());
+      std::vector<uint16_t> vals16(static_cast<size_t>(v.ptr[v.panels]) * v.r);
+      Buffer<uint16_t> x16(x.size());
       for (size_t i = 0; i < vals16.size(); ++i) vals16[i] = f32_to_f16_bits(v.vals[i]);
       for (size_t i = 0; i < x.size(); ++i) x16[i] = f32_to_f16_bits(x[i]);
       const XtArgsF16 ah{x16.data(), m, m, y.data(), m, nullptr, Activation::kNone};
@@ -131,7 +139,7 @@ int main(int argc, char** argv) {
     const int64_t n = s[0], k = s[1], m = 128, groups = (k + 3) / 4;
     char shape[64];
     std::snprintf(shape, sizeof(shape), "%lldx%lld m=%lld", (long long)n, (long long)k, (long long)m);
-    std::vector<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
+    Buffer<float> x(static_cast<size_t>(k * m)), y(static_cast<size_t>(n * m));
     for (float& v : x) v = u(gen);
     PanelPack pack41;
     const auto w41 = weight(n, k, 4, 0.1, 2);
@@ -139,7 +147,7 @@ int main(int argc, char** argv) {
     const PanelView v41 = pack41.view();
     const XtArgs a{x.data(), m, m, y.data(), m, nullptr, Activation::kNone};
     const double f32_us = median_us([&] { select_spmm(4)->fn(v41, 0, v41.panels, a); });
-    std::vector<uint8_t> xq(static_cast<size_t>(groups * m * 4));
+    Buffer<uint8_t> xq(static_cast<size_t>(groups * m * 4));
     for (size_t i = 0; i < xq.size(); ++i) xq[i] = static_cast<uint8_t>(gen());
     std::vector<float> scale(static_cast<size_t>(n), 1e-3f);
     QXtArgs qa;
@@ -172,7 +180,7 @@ int main(int argc, char** argv) {
   // Dense activation GEMM (attention products): 128 x 128 by K = 768.
   {
     const int64_t m = 128, n = 128, k = 768;
-    std::vector<float> a(m * k), b(k * n), c(m * n);
+    Buffer<float> a(m * k), b(k * n), c(m * n);
     for (float& v : a) v = u(gen);
     for (float& v : b) v = u(gen);
     for (const auto& row : gemm_table()) {
@@ -187,10 +195,10 @@ int main(int argc, char** argv) {
     char shape[64];
     std::snprintf(shape, sizeof(shape), "%lldx%lld^2 s%d", (long long)d.c, (long long)d.h, d.stride);
     const int64_t oh = (d.h + 2 - 3) / d.stride + 1, in_px = d.h * d.h, out_px = oh * oh;
-    std::vector<float> xf(static_cast<size_t>(d.c * in_px)), wf(static_cast<size_t>(9 * d.c)), yf(static_cast<size_t>(d.c * out_px));
+    Buffer<float> xf(static_cast<size_t>(d.c * in_px)), wf(static_cast<size_t>(9 * d.c)), yf(static_cast<size_t>(d.c * out_px));
     for (float& v : xf) v = u(gen);
     for (float& v : wf) v = u(gen);
-    std::vector<uint8_t> xq(xf.size(), 100), yq(yf.size());
+    Buffer<uint8_t> xq(xf.size(), 100), yq(yf.size());
     std::vector<int8_t> wq(wf.size(), 3);
     const float scale = 0.01f, bias = 0.1f;
     double f32_us = 0;

@@ -45,6 +45,8 @@ std::vector<Case> cases() {
       {"ReLU6, requantized (both clamp bounds of the folded epilogue)", 12, 45, 2 * 64 + 9, 0.4, 50, false, true,
        Activation::kRelu6, true},
       {"sparse 90% (BERT-like K)", 64, 768, 40, 0.9, 120, false, true, Activation::kNone, false},
+      {"sparse 90%, full 128-column strips (odd and even block counts)", 33, 768, 256, 0.9, 7, false, true,
+       Activation::kRelu, true},
   };
 }
 
