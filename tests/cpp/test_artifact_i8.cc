@@ -134,12 +134,21 @@ TEST_CASE("artifact: fuzzed int8 artifacts load or fail with FormatError, never 
   CHECK(wrong_code == 0);
 }
 
+namespace {
+
+// x[1, 4] -> Reshape: a graph with one input value (x) and one node output (y[0]).
+void reshape_graph(GraphBuilder* b, int* x, std::vector<int>* y) {
+  REQUIRE(b->add_input("x", DType::kFloat32, {1, 4}, x).ok());
+  REQUIRE(b->add_node(OpKind::kReshape, "reshape", {*x}, 1, {1, 4}, {}, -1, y).ok());
+}
+
+}  // namespace
+
 TEST_CASE("graph: uint8 parameters are refused on inputs, constants and out-of-range values") {
   GraphBuilder b;
   int x = 0;
-  REQUIRE(b.add_input("x", DType::kFloat32, {1, 4}, &x).ok());
   std::vector<int> y;
-  REQUIRE(b.add_node(OpKind::kReshape, "reshape", {x}, 1, {1, 4}, {}, -1, &y).ok());
+  reshape_graph(&b, &x, &y);
   CHECK(b.set_uint8_params(x, 0.1f, 0).code() == StatusCode::kInvalidArgument);
   CHECK(b.set_uint8_params(y[0] + 1, 0.1f, 0).code() == StatusCode::kInvalidArgument);
   CHECK(b.set_uint8_params(-1, 0.1f, 0).code() == StatusCode::kInvalidArgument);
@@ -219,9 +228,8 @@ Section section_of(const std::vector<uint8_t>& bytes) {
 TEST_CASE("artifact: qvalues records out of range, repeated, invalid or trailing are FormatError") {
   GraphBuilder b;
   int x = 0;
-  REQUIRE(b.add_input("x", DType::kFloat32, {1, 4}, &x).ok());
   std::vector<int> y;
-  REQUIRE(b.add_node(OpKind::kReshape, "reshape", {x}, 1, {1, 4}, {}, -1, &y).ok());
+  reshape_graph(&b, &x, &y);
   auto records = [](std::vector<std::tuple<int32_t, float, int32_t>> rs, bool trailing = false) {
     std::vector<uint8_t> out;
     ByteWriter w(&out);
