@@ -61,6 +61,11 @@ struct VecAvx2 {
     const __m256 mid = _mm256_permute2f128_ps(prev, cur, 0x21);  // prev's high half, cur's low half
     return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(mid), 12));
   }
+  // Lane j = cur[j + 1], lane 7 = next[0].
+  static T shift_out(T cur, T next) {
+    const __m256 mid = _mm256_permute2f128_ps(cur, next, 0x21);  // cur's high half, next's low half
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(mid), _mm256_castps_si256(cur), 4));
+  }
   static float sum(T a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -53,6 +53,10 @@ struct VecAvx512 {
   static T shift_in(T prev, T cur) {
     return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
   }
+  // Lane j = cur[j + 1], lane 15 = next[0]: cur shifted one lane down, next's first lane shifted in.
+  static T shift_out(T cur, T next) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
+  }
   static float sum(T a) { return _mm512_reduce_add_ps(a); }
 };
 }  // namespace

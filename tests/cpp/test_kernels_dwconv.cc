@@ -134,6 +134,12 @@ TEST_CASE("every f32-dwconv registry row matches the direct loop on named geomet
       {"3x3 s2, a bottom band: out_h past the plane", 5, 20, 3, 3, 2, 1, 1, Activation::kNone, 0, 3},
       {"5x5 s1, a bottom band: out_h past the plane", 6, 9, 5, 5, 1, 2, 1, Activation::kNone, 0, 6},
       {"3x3 s2 pad 2", 6, 10, 3, 3, 2, 2, 1, Activation::kNone},
+      // Stride 1, same width, one load per input row and strip: pass remainders of 1 and 2 rows,
+      // widths at and one past whole vectors, a band whose rows all lie inside the plane.
+      {"3x3 s1, 56 wide, 8 rows", 8, 56, 3, 3, 1, 1, 1, Activation::kRelu6},
+      {"3x3 s1, 32 wide, 10 rows", 10, 32, 3, 3, 1, 1, 1, Activation::kNone},
+      {"3x3 s1, 49 wide, 7 rows", 7, 49, 3, 3, 1, 1, 1, Activation::kRelu},
+      {"3x3 s1, 112 wide band rows (pad_h 0)", 8, 112, 3, 3, 1, 1, 1, Activation::kRelu6, 0},
       // The flattened path (rows at most a vector wide): several rows per vector, band rows, a
       // bottom band, and planes past its 16-vector limit (AVX2: 128 outputs, AVX-512: 256).
       {"3x3 s1, 8x8 (flat)", 8, 8, 3, 3, 1, 1, 1, Activation::kRelu6},
