@@ -20,7 +20,9 @@ TEST_CASE("dwconvcb rows: every allowed row matches a plain loop") {
   struct G { int64_t in_h, in_w; int kh, kw, stride, pad, dil; };
   const G cases[] = {{7, 7, 3, 3, 1, 1, 1}, {14, 14, 3, 3, 2, 1, 1}, {9, 5, 5, 5, 1, 2, 1},
                      {11, 13, 3, 3, 1, 2, 2}, {6, 6, 1, 1, 1, 0, 1},  {8, 9, 3, 3, 3, 0, 1},
-                     {1, 1, 3, 3, 1, 1, 1},   {10, 3, 3, 1, 2, 1, 1}};
+                     {1, 1, 3, 3, 1, 1, 1},   {10, 3, 3, 1, 2, 1, 1},
+                     // pixel-tile remainders: two whole 7-pixel steps, two and one left over
+                     {14, 14, 3, 3, 1, 1, 1}, {5, 15, 3, 3, 1, 1, 1}};
   for (const auto& row : spiralkit::dwconvcb_table()) {
     if (!spiralkit::isa_allows(row.isa)) continue;
     const int64_t L = row.tile;
