@@ -103,7 +103,7 @@ void reduce_mean_forward(const float* x, const Shape& sx, uint32_t reduced_bits,
   bool trailing = true;
   for (size_t d = 0; d < first_red; ++d) trailing = trailing && !reduced(d);
   if (trailing && count > 0) {
-    for (int64_t o = 0; o < out_n; ++o) y[o] = row_sum(x + o * count, count) / static_cast<float>(count);
+    row_means(x, out_n, count, y);
     return;
   }
   Dims idx;

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "ops/clones.h"
 #include "ops/row_reduce.h"
@@ -165,9 +166,8 @@ void global_avg_pool_forward(const float* x, const Shape& sx, float* y) {
   int64_t inner = 1;
   for (size_t d = 2; d < sx.size(); ++d) inner *= sx[d];
   const int64_t planes = sx[0] * sx[1];
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    y[pl] = row_sum(x + pl * inner, inner) / static_cast<float>(inner);
-  }
+  if (inner > 0) row_means(x, planes, inner, y);
+  else std::fill(y, y + planes, std::numeric_limits<float>::quiet_NaN());  // the mean of nothing
 }
 
 }  // namespace spiralkit

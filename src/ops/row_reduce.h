@@ -8,6 +8,8 @@
 namespace spiralkit {
 
 float row_sum(const float* x, int64_t n);
+// y[r] = mean of row r (rows of n > 0 contiguous values).
+void row_means(const float* x, int64_t rows, int64_t n, float* y);
 // sum of (x - mean)^2
 float row_centered_sumsq(const float* x, int64_t n, float mean);
 
