@@ -11,16 +11,21 @@
   X(spiralkit_qs8_spmm_ukernel_1x4__avx512vnni, kAvx512Vnni, 1, 128) \
   X(spiralkit_qs8_spmm_ukernel_4x4__avx512vnni, kAvx512Vnni, 4, 64)  \
   X(spiralkit_qs8_spmm_ukernel_1x4__avxvnni, kAvxVnni, 1, 64)        \
-  X(spiralkit_qs8_spmm_ukernel_4x4__avxvnni, kAvxVnni, 4, 16)
+  X(spiralkit_qs8_spmm_ukernel_4x4__avxvnni, kAvxVnni, 4, 16)        \
+  X(spiralkit_qs8_spmm_ukernel_1x4__avx2, kAvx2, 1, 64)              \
+  X(spiralkit_qs8_spmm_ukernel_4x4__avx2, kAvx2, 4, 16)
 #define SPIRALKIT_X86_QS8_GEMM(X)                                   \
   X(spiralkit_qs8_gemm_ukernel_4x4__avx512vnni, kAvx512Vnni, 4, 64)  \
-  X(spiralkit_qs8_gemm_ukernel_4x4__avxvnni, kAvxVnni, 4, 16)
+  X(spiralkit_qs8_gemm_ukernel_4x4__avxvnni, kAvxVnni, 4, 16)        \
+  X(spiralkit_qs8_gemm_ukernel_4x4__avx2, kAvx2, 4, 16)
 #define SPIRALKIT_X86_QS8_SPMV(X)                                   \
   X(spiralkit_qs8_spmv_ukernel_1x4__avx512vnni, kAvx512Vnni, 1, 1)   \
-  X(spiralkit_qs8_spmv_ukernel_1x4__avxvnni, kAvxVnni, 1, 1)
+  X(spiralkit_qs8_spmv_ukernel_1x4__avxvnni, kAvxVnni, 1, 1)         \
+  X(spiralkit_qs8_spmv_ukernel_1x4__avx2, kAvx2, 1, 1)
 #define SPIRALKIT_X86_QS8_GEMV(X)                                   \
   X(spiralkit_qs8_gemv_ukernel_4x4__avx512vnni, kAvx512Vnni, 4, 1)   \
-  X(spiralkit_qs8_gemv_ukernel_4x4__avxvnni, kAvxVnni, 4, 1)
+  X(spiralkit_qs8_gemv_ukernel_4x4__avxvnni, kAvxVnni, 4, 1)         \
+  X(spiralkit_qs8_gemv_ukernel_4x4__avx2, kAvx2, 4, 1)
 #define SPIRALKIT_X86_QU8_VQUANT(X)                                 \
   X(spiralkit_qu8_vquant_ukernel__avx512, kAvx512, 1, 16)            \
   X(spiralkit_qu8_vquant_ukernel__avx2, kAvx2, 1, 8)
