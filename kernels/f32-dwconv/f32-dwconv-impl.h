@@ -297,9 +297,12 @@ struct Dw3x3S1Pad1 {
   T w[9];
   T bias;
 
-  T load_at(const float* row, int64_t c) const {  // columns c .. c + W - 1, zero past the row
+  // Columns c .. c + W - 1, zero past the row; a vector wholly past it is not loaded at all
+  // (qemu faults on fully masked-off loads past a buffer's end, hardware does not).
+  T load_at(const float* row, int64_t c) const {
     if (c + W <= a.in_w) return V::load(row + c);
-    return V::load_m(row + c, V::range(0, static_cast<int>(std::clamp<int64_t>(a.in_w - c, 0, W))));
+    if (c >= a.in_w) return V::zero();
+    return V::load_m(row + c, V::range(0, static_cast<int>(a.in_w - c)));
   }
 
   template <int P>
