@@ -97,7 +97,11 @@ def test_choice_fp32_runs_quantized_layers_on_fp32_kernels_and_survives_save(tmp
     engine._native.set_kernel_choices([3] * n)
     kernels = [l["kernel"] for l in engine.layers() if l["op"] in ("Conv2d", "Linear")]
     assert all(k.startswith(("fused block", "fused into")) or k.endswith("(fp32 by choice)") for k in kernels), kernels
-    assert sum(k.startswith("fused block") for k in kernels) == 3, kernels
+    # The blocks the fp32 plan fuses stay fused (how many depends on the CPU: AVX2 fuses rows of
+    # at least 16 columns, so not the 8 x 8 block; AVX-512 every width).
+    fp32_kernels = [l["kernel"] for l in spiralkit.compile(fp32, calib[0]).layers() if l["op"] in ("Conv2d", "Linear")]
+    fused = sum(k.startswith("fused block") for k in fp32_kernels)
+    assert fused >= 2 and sum(k.startswith("fused block") for k in kernels) == fused, (kernels, fp32_kernels)
     got = engine.run(x)[0]
     want = _ort(fp32, x)
     # fp32 arithmetic on the int8 weights: only the weights' rounding separates it from fp32.
