@@ -285,7 +285,6 @@ struct Dw3x3S2Pad1 {
 template <class V, int R>
 struct Dw3x3S1Pad1 {
   using T = typename V::T;
-  using M = typename V::M;
   static constexpr int W = V::W;
 
   static bool applies(const spiralkit::DwArgs& a) {
